@@ -1,0 +1,36 @@
+# The few commands people run. `make demo` and `make test` are the README's two commands.
+SHELL := /bin/bash
+APP_PY := .venv/app/bin/python
+RASA := .venv/rasa/bin/rasa
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa's training cache lives outside the checkout so fresh clones reuse unchanged graph nodes.
+export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
+
+.PHONY: setup data db train actions demo chat test lint clean
+
+setup:            ## create/refresh both virtual environments and .env
+	@bash scripts/setup.sh
+
+data: setup       ## generate NLU data from ../shared/data/bitext
+	@$(APP_PY) -m training.bitext
+
+db: setup         ## migrate and seed the demo store (once)
+	@$(APP_PY) -m store.seed --if-empty
+
+train: data       ## train the Rasa model (reuses Rasa's cache when nothing changed)
+	@$(RASA) train --config config.yml --domain domain.yml --data training_data --out models --fixed-model-name shopdesk
+
+demo: db train    ## set everything up and start the demo shop
+	@$(APP_PY) scripts/demo.py
+
+test: setup       ## set up and run the whole test suite
+	@bash scripts/test.sh
+
+lint: setup
+	@.venv/app/bin/ruff check .
+
+clean:
+	rm -rf models results var/*.db .rasa

@@ -1,0 +1,326 @@
+"""The order desk's business rules, in plain Python.
+
+Actions, the console and tests call this layer; it knows nothing about Rasa or HTTP. Every method opens
+its own transaction, enforces ownership (a customer only ever reaches their own orders) and the shop's
+policies, and returns views, never ORM objects. Rule violations raise `OrderDeskError` subclasses whose
+message is safe to show to the customer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.db import session_factory
+from store.models import (
+    Customer,
+    Invoice,
+    Order,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+    VerificationAttempt,
+)
+from store.views import (
+    InvoiceView,
+    OrderView,
+    RefundView,
+    ReturnView,
+    order_view,
+    refund_view,
+    return_view,
+)
+
+RETURN_WINDOW_DAYS = 30
+MAX_FAILED_VERIFICATIONS = 3
+VERIFICATION_LOCKOUT = timedelta(minutes=15)
+MAX_ADDRESS_LENGTH = 300
+
+_ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{4,20}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
+
+REFUND_TRANSITIONS: dict[RefundStatus, set[RefundStatus]] = {
+    RefundStatus.PENDING: {RefundStatus.PROCESSING, RefundStatus.FAILED},
+    RefundStatus.PROCESSING: {RefundStatus.COMPLETED, RefundStatus.FAILED},
+    RefundStatus.FAILED: {RefundStatus.PROCESSING},
+    RefundStatus.COMPLETED: set(),
+}
+
+
+class OrderDeskError(Exception):
+    """A request the shop's rules refuse; the message is written for the customer."""
+
+
+class OrderNotFound(OrderDeskError):
+    def __init__(self, number: str) -> None:
+        # The same words for "no such order" and "not yours": nothing to learn by guessing numbers.
+        super().__init__(f"I couldn't find an order {number} on your account.")
+
+
+class NotAllowed(OrderDeskError):
+    pass
+
+
+def normalize_order_number(text: str | None) -> str | None:
+    """'#536365', ' 536365 ' and 'order 536365' all mean 536365; None when it can't be an order number."""
+    if not text:
+        return None
+    candidate = re.sub(r"(?i)^(order|no\.?|number|#)\s*", "", text.strip()).strip().lstrip("#").strip()
+    return candidate.upper() if _ORDER_NUMBER.match(candidate) else None
+
+
+def normalize_email(text: str | None) -> str | None:
+    if not text:
+        return None
+    candidate = text.strip().strip("<>.,;").lower()
+    return candidate if len(candidate) <= 254 and _EMAIL.match(candidate) else None
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    name: str
+    email: str
+    country: str
+
+
+class OrderDesk:
+    """Business operations on orders, each in its own transaction."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session] | None = None,
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self._sessions = sessions or session_factory()
+        self._now = clock
+
+    # --- identity -------------------------------------------------------------------------------
+
+    def customer(self, customer_id: int) -> CustomerView | None:
+        with self._sessions() as s:
+            c = s.get(Customer, customer_id)
+            return CustomerView(c.id, c.name, c.email, c.country) if c else None
+
+    def verify_owner(self, conversation_id: str, order_number: str, email: str) -> int | None:
+        """The customer id when `email` is the email on `order_number`; records the attempt either way.
+
+        Raises NotAllowed while the conversation is locked out after repeated failures, so order numbers
+        can't be enumerated by trying emails.
+        """
+        if self.is_locked_out(conversation_id):
+            raise NotAllowed(
+                "Too many unsuccessful attempts. For your security, please wait 15 minutes "
+                "or ask to talk to a person."
+            )
+        number, address = normalize_order_number(order_number), normalize_email(email)
+        with self._sessions.begin() as s:
+            customer_id = None
+            if number and address:
+                customer_id = s.scalar(
+                    select(Customer.id)
+                    .join(Order, Order.customer_id == Customer.id)
+                    .where(Order.number == number, func.lower(Customer.email) == address)
+                )
+            s.add(VerificationAttempt(conversation_id=conversation_id, succeeded=customer_id is not None,
+                                      attempted_at=self._now()))
+            return customer_id
+
+    def is_locked_out(self, conversation_id: str) -> bool:
+        since = self._now() - VERIFICATION_LOCKOUT
+        with self._sessions() as s:
+            attempts = s.scalars(
+                select(VerificationAttempt.succeeded)
+                .where(VerificationAttempt.conversation_id == conversation_id,
+                       VerificationAttempt.attempted_at >= since)
+                .order_by(VerificationAttempt.attempted_at.desc(), VerificationAttempt.id.desc())
+            ).all()
+        failures_in_a_row = 0
+        for succeeded in attempts:
+            if succeeded:
+                break
+            failures_in_a_row += 1
+        return failures_in_a_row >= MAX_FAILED_VERIFICATIONS
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def order(self, customer_id: int, order_number: str) -> OrderView:
+        with self._sessions() as s:
+            return order_view(self._owned_order(s, customer_id, order_number))
+
+    def recent_orders(self, customer_id: int, limit: int = 5) -> list[OrderView]:
+        with self._sessions() as s:
+            orders = s.scalars(
+                select(Order).where(Order.customer_id == customer_id)
+                .order_by(Order.placed_at.desc()).limit(max(1, min(limit, 20)))
+            ).all()
+            return [order_view(o) for o in orders]
+
+    def invoice(self, customer_id: int, reference: str) -> InvoiceView:
+        """An invoice by its own number (INV-536365) or by its order's number."""
+        with self._sessions() as s:
+            ref = reference.strip().upper()
+            invoice = s.scalar(select(Invoice).where(Invoice.number == ref))
+            if invoice is None:
+                number = normalize_order_number(ref.removeprefix("INV-"))
+                invoice = s.scalar(select(Invoice).join(Order).where(Order.number == (number or "")))
+            if invoice is None or invoice.order.customer_id != customer_id:
+                raise NotAllowed(f"I couldn't find an invoice {reference} on your account.")
+            o = invoice.order
+            return InvoiceView(invoice.number, o.number, invoice.issued_at, invoice.amount, o.currency)
+
+    def refunds(self, customer_id: int, order_number: str | None = None) -> list[RefundView]:
+        with self._sessions() as s:
+            query = select(Refund).join(Order).where(Order.customer_id == customer_id)
+            if order_number:
+                query = query.where(Order.id == self._owned_order(s, customer_id, order_number).id)
+            return [refund_view(r) for r in s.scalars(query.order_by(Refund.created_at.desc())).all()]
+
+    def returns(self, customer_id: int) -> list[ReturnView]:
+        with self._sessions() as s:
+            query = (select(ReturnRequest).join(Order).where(Order.customer_id == customer_id)
+                     .order_by(ReturnRequest.created_at.desc()))
+            return [return_view(r) for r in s.scalars(query).all()]
+
+    # --- rules, asked before asking the customer to confirm --------------------------------------
+
+    def cancellation_blocker(self, customer_id: int, order_number: str) -> str | None:
+        with self._sessions() as s:
+            return _cancellation_blocker(self._owned_order(s, customer_id, order_number))
+
+    def address_change_blocker(self, customer_id: int, order_number: str) -> str | None:
+        with self._sessions() as s:
+            return _address_change_blocker(self._owned_order(s, customer_id, order_number))
+
+    def return_blocker(self, customer_id: int, order_number: str) -> str | None:
+        with self._sessions() as s:
+            return _return_blocker(self._owned_order(s, customer_id, order_number), self._now())
+
+    # --- changing -------------------------------------------------------------------------------
+
+    def cancel_order(self, customer_id: int, order_number: str) -> RefundView:
+        """Cancel a not-yet-shipped order; the payment is refunded in full."""
+        with self._sessions.begin() as s:
+            order = self._owned_order(s, customer_id, order_number, for_update=True)
+            if blocker := _cancellation_blocker(order):
+                raise NotAllowed(blocker)
+            now = self._now()
+            order.status = OrderStatus.CANCELLED
+            order.cancelled_at = now
+            refund = Refund(order=order, amount=order.total, status=RefundStatus.PROCESSING,
+                            created_at=now, updated_at=now)
+            s.add(refund)
+            s.flush()
+            return refund_view(refund)
+
+    def change_shipping_address(self, customer_id: int, order_number: str, address: str) -> OrderView:
+        cleaned = " ".join(address.split())
+        if len(cleaned) < 10 or len(cleaned) > MAX_ADDRESS_LENGTH or not re.search(r"\d", cleaned):
+            raise NotAllowed("That doesn't look like a full address. Please include street, number, "
+                             "postcode and city.")
+        with self._sessions.begin() as s:
+            order = self._owned_order(s, customer_id, order_number, for_update=True)
+            if blocker := _address_change_blocker(order):
+                raise NotAllowed(blocker)
+            order.shipping_address = cleaned
+            s.flush()
+            return order_view(order)
+
+    def open_return(self, customer_id: int, order_number: str, reason: str) -> ReturnView:
+        """Open a return for a delivered order within the window; its refund starts as pending."""
+        reason = " ".join((reason or "").split())[:500] or "not given"
+        with self._sessions.begin() as s:
+            order = self._owned_order(s, customer_id, order_number, for_update=True)
+            now = self._now()
+            if blocker := _return_blocker(order, now):
+                raise NotAllowed(blocker)
+            request = ReturnRequest(order=order, status=ReturnStatus.REQUESTED, reason=reason,
+                                    created_at=now, updated_at=now)
+            request.refund = Refund(order=order, amount=order.total, status=RefundStatus.PENDING,
+                                    created_at=now, updated_at=now)
+            s.add(request)
+            s.flush()
+            return return_view(request)
+
+    def advance_refund(self, refund_id: int, status: RefundStatus) -> RefundView:
+        """Move a refund through its states (staff/payment-provider side, never the customer)."""
+        with self._sessions.begin() as s:
+            refund = s.get(Refund, refund_id)
+            if refund is None:
+                raise NotAllowed(f"There is no refund {refund_id}.")
+            if status not in REFUND_TRANSITIONS[refund.status]:
+                raise NotAllowed(f"A {refund.status.value} refund can't become {status.value}.")
+            refund.status = status
+            refund.updated_at = self._now()
+            if status is RefundStatus.COMPLETED and refund.return_request is not None:
+                refund.return_request.status = ReturnStatus.COMPLETED
+                refund.order.status = OrderStatus.RETURNED
+            s.flush()
+            return refund_view(refund)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _owned_order(s: Session, customer_id: int, order_number: str, for_update: bool = False) -> Order:
+        number = normalize_order_number(order_number)
+        query = select(Order).where(Order.number == (number or ""), Order.customer_id == customer_id)
+        if for_update:
+            query = query.with_for_update()
+        order = s.scalar(query) if number else None
+        if order is None:
+            raise OrderNotFound(number or str(order_number)[:40])
+        return order
+
+
+def _cancellation_blocker(order: Order) -> str | None:
+    match order.status:
+        case OrderStatus.PROCESSING:
+            return None
+        case OrderStatus.CANCELLED:
+            return f"Order {order.number} is already cancelled."
+        case OrderStatus.SHIPPED:
+            return (f"Order {order.number} has already shipped, so it can't be cancelled any more. "
+                    "Once it arrives you can return it within 30 days for a full refund.")
+        case _:
+            return (f"Order {order.number} has already been {order.status.value}, so it can't be "
+                    "cancelled. You can start a return instead if it is within 30 days of delivery.")
+
+
+def _address_change_blocker(order: Order) -> str | None:
+    if order.status is OrderStatus.PROCESSING:
+        return None
+    return (f"Order {order.number} is {order.status.value}, so its delivery address can no longer be "
+            "changed. Only orders that haven't shipped yet can be redirected.")
+
+
+def _return_blocker(order: Order, now: datetime) -> str | None:
+    if order.status is not OrderStatus.DELIVERED:
+        return (f"Order {order.number} is {order.status.value}; returns can only be opened for "
+                "delivered orders.")
+    if any(r.status not in (ReturnStatus.REJECTED,) for r in order.returns):
+        return f"A return for order {order.number} is already open."
+    delivered = order.shipment.delivered_at if order.shipment else None
+    if delivered is None or now - delivered > timedelta(days=RETURN_WINDOW_DAYS):
+        return (f"Order {order.number} was delivered more than {RETURN_WINDOW_DAYS} days ago, so it is "
+                "outside our return window.")
+    return None
+
+
+__all__ = [
+    "MAX_FAILED_VERIFICATIONS",
+    "RETURN_WINDOW_DAYS",
+    "CustomerView",
+    "NotAllowed",
+    "OrderDesk",
+    "OrderDeskError",
+    "OrderNotFound",
+    "normalize_email",
+    "normalize_order_number",
+]

@@ -1,0 +1,131 @@
+"""Plain, immutable views of store data: what the service layer hands to actions and web handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from store.models import Order, Refund, ReturnRequest
+
+
+@dataclass(frozen=True)
+class LineView:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class TrackingEventView:
+    status: str
+    occurred_at: datetime
+    location: str
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    carrier: str
+    tracking_number: str
+    status: str
+    shipped_at: datetime
+    estimated_delivery: datetime
+    delivered_at: datetime | None
+    events: tuple[TrackingEventView, ...]
+
+
+@dataclass(frozen=True)
+class RefundView:
+    id: int
+    order_number: str
+    amount: Decimal
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ReturnView:
+    id: int
+    order_number: str
+    status: str
+    reason: str
+    created_at: datetime
+    refund: RefundView | None
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    number: str
+    order_number: str
+    issued_at: datetime
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class OrderView:
+    number: str
+    customer_id: int
+    status: str
+    placed_at: datetime
+    total: Decimal
+    currency: str
+    shipping_address: str
+    lines: tuple[LineView, ...]
+    shipment: ShipmentView | None
+    invoice_number: str | None
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+def refund_view(refund: Refund) -> RefundView:
+    return RefundView(
+        id=refund.id,
+        order_number=refund.order.number,
+        amount=refund.amount,
+        status=refund.status.value,
+        created_at=refund.created_at,
+        updated_at=refund.updated_at,
+    )
+
+
+def return_view(request: ReturnRequest) -> ReturnView:
+    return ReturnView(
+        id=request.id,
+        order_number=request.order.number,
+        status=request.status.value,
+        reason=request.reason,
+        created_at=request.created_at,
+        refund=refund_view(request.refund) if request.refund else None,
+    )
+
+
+def order_view(order: Order) -> OrderView:
+    shipment = None
+    if order.shipment is not None:
+        s = order.shipment
+        shipment = ShipmentView(
+            carrier=s.carrier,
+            tracking_number=s.tracking_number,
+            status=s.status.value,
+            shipped_at=s.shipped_at,
+            estimated_delivery=s.estimated_delivery,
+            delivered_at=s.delivered_at,
+            events=tuple(TrackingEventView(e.status.value, e.occurred_at, e.location) for e in s.events),
+        )
+    return OrderView(
+        number=order.number,
+        customer_id=order.customer_id,
+        status=order.status.value,
+        placed_at=order.placed_at,
+        total=order.total,
+        currency=order.currency,
+        shipping_address=order.shipping_address,
+        lines=tuple(LineView(ln.product.sku, ln.product.name, ln.quantity, ln.unit_price) for ln in order.lines),
+        shipment=shipment,
+        invoice_number=order.invoice.number if order.invoice else None,
+    )
