@@ -24,7 +24,7 @@ train: data       ## train the Rasa model (reuses Rasa's cache when nothing chan
 	@$(RASA) train --config config.yml --domain domain.yml --data training_data --out models --fixed-model-name shopdesk
 
 demo: db train    ## set everything up and start the demo shop
-	@$(APP_PY) scripts/demo.py
+	@$(APP_PY) -m runtime.demo
 
 test: setup       ## set up and run the whole test suite
 	@bash scripts/test.sh

@@ -107,10 +107,12 @@ def read_invoices(path: Path) -> tuple[dict[str, _Invoice], dict[str, tuple[str,
 
 
 def _tidy_name(description: str) -> str:
-    return " ".join(w.capitalize() if w.isalpha() else w.lower() for w in description.split())
+    """'WHITE HANGING HEART T-LIGHT HOLDER' -> 'White Hanging Heart T-Light Holder' (and 50's stays 50's)."""
+    return re.sub(r"(?<![\w'])([a-z])", lambda m: m.group(1).upper(), " ".join(description.lower().split()))
 
 
-def seed(engine: Engine, data: Path, rng_seed: int = 7, anchor: date | None = None) -> dict[str, int]:
+def seed(engine: Engine, data: Path, rng_seed: int = 7, anchor: date | None = None,
+         return_share: float = RETURN_SHARE) -> dict[str, int]:
     """Fill an empty store database; returns counts of what was created."""
     invoices, catalogue = read_invoices(data)
     if not invoices:
@@ -140,7 +142,7 @@ def seed(engine: Engine, data: Path, rng_seed: int = 7, anchor: date | None = No
         counts: dict[str, int] = defaultdict(int)
         for invoice in tqdm(sorted(invoices.values(), key=lambda i: i.number), desc="orders", unit="order",
                             disable=not sys.stderr.isatty()):
-            order = _make_order(invoice, customers[invoice.customer_id], products, shift, now, rng)
+            order = _make_order(invoice, customers[invoice.customer_id], products, shift, now, rng, return_share)
             s.add(order)
             counts[order.status.value] += 1
         counts.update(customers=len(customers), products=len(products), orders=len(invoices))
@@ -171,7 +173,7 @@ def _ascii(text: str) -> str:
 
 
 def _make_order(invoice: _Invoice, customer: Customer, products: dict[str, Product], shift: timedelta,
-                now: datetime, rng: random.Random) -> Order:
+                now: datetime, rng: random.Random, return_share: float) -> Order:
     placed_at = invoice.placed_at + shift
     age_days = (now - placed_at).days
     order = Order(number=invoice.number, customer=customer, placed_at=placed_at, currency="GBP",
@@ -188,7 +190,7 @@ def _make_order(invoice: _Invoice, customer: Customer, products: dict[str, Produ
         order.status = OrderStatus.SHIPPED
         return order
     order.status = OrderStatus.DELIVERED
-    if rng.random() < RETURN_SHARE:
+    if rng.random() < return_share:
         _add_return(order, now, rng)
     return order
 

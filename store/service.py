@@ -83,6 +83,16 @@ def normalize_email(text: str | None) -> str | None:
     return candidate if len(candidate) <= 254 and _EMAIL.match(candidate) else None
 
 
+def address_problem(address: str | None) -> str | None:
+    """Why `address` can't be a delivery address, or None when it plausibly is one."""
+    cleaned = " ".join((address or "").split())
+    if len(cleaned) > MAX_ADDRESS_LENGTH:
+        return f"That address is too long (at most {MAX_ADDRESS_LENGTH} characters, please)."
+    if len(cleaned) < 10 or not re.search(r"\d", cleaned) or len(re.findall(r"[^\W\d_]{2,}", cleaned)) < 2:
+        return "That doesn't look like a full address. Please include street and number, postcode and city."
+    return None
+
+
 @dataclass(frozen=True)
 class CustomerView:
     id: int
@@ -221,10 +231,9 @@ class OrderDesk:
             return refund_view(refund)
 
     def change_shipping_address(self, customer_id: int, order_number: str, address: str) -> OrderView:
+        if problem := address_problem(address):
+            raise NotAllowed(problem)
         cleaned = " ".join(address.split())
-        if len(cleaned) < 10 or len(cleaned) > MAX_ADDRESS_LENGTH or not re.search(r"\d", cleaned):
-            raise NotAllowed("That doesn't look like a full address. Please include street, number, "
-                             "postcode and city.")
         with self._sessions.begin() as s:
             order = self._owned_order(s, customer_id, order_number, for_update=True)
             if blocker := _address_change_blocker(order):
@@ -241,9 +250,10 @@ class OrderDesk:
             now = self._now()
             if blocker := _return_blocker(order, now):
                 raise NotAllowed(blocker)
+            total = order.total
             request = ReturnRequest(order=order, status=ReturnStatus.REQUESTED, reason=reason,
                                     created_at=now, updated_at=now)
-            request.refund = Refund(order=order, amount=order.total, status=RefundStatus.PENDING,
+            request.refund = Refund(order=order, amount=total, status=RefundStatus.PENDING,
                                     created_at=now, updated_at=now)
             s.add(request)
             s.flush()
@@ -321,6 +331,7 @@ __all__ = [
     "OrderDesk",
     "OrderDeskError",
     "OrderNotFound",
+    "address_problem",
     "normalize_email",
     "normalize_order_number",
 ]

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import store.attachments  # noqa: F401  (registers the attachments table on Base.metadata)
 from store.db import make_engine
 from store.models import Base
 

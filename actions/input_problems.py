@@ -1,0 +1,29 @@
+"""A clear answer for messages the NLU guard refused to interpret (see bot/nlu/input_guard.py)."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+REPLIES = {
+    "empty": "I didn't get any text there. What can I help you with?",
+    "too_long": "That message is too long for me to read reliably. Could you put your question in a few "
+                "sentences (under 2,000 characters)?",
+    "binary": "That looks like a file or garbled text rather than a message. Please type your question, or "
+              "attach photos with the paperclip in the chat window.",
+    "language": "Sorry, I can only help in English for now. Our team can help in other languages: "
+                "support@shopdesk-demo.example (Mon–Fri 9:00–17:30 UK time).",
+}
+
+
+class ActionExplainInvalidInput(Action):
+    def name(self) -> str:
+        return "action_explain_invalid_input"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        problem = (tracker.latest_message or {}).get("input_problem")
+        dispatcher.utter_message(text=REPLIES.get(problem, "Sorry, I couldn't read that message. "
+                                                           "Could you rephrase it?"))
+        return []

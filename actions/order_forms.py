@@ -1,0 +1,183 @@
+"""Validation of the order forms: which order, whose it is, and whether the shop's rules allow the change.
+
+Every order flow shares the same first steps: an order number and, unless the conversation already has
+a verified customer, the email on that order. Wrong pairs get exactly the same answer as unknown orders,
+and repeated failures lock the conversation out for a while (the order desk counts them), so order
+numbers can't be enumerated. When an order can't be changed (already shipped, outside the return
+window...) the form ends early with the reason in `order_blocker`; the flow's submit action says it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.desk import order_desk
+from actions.identity import CUSTOMER_SLOT, verified_customer_id
+from store.service import (
+    NotAllowed,
+    OrderDesk,
+    OrderDeskError,
+    address_problem,
+    normalize_email,
+    normalize_order_number,
+)
+
+BLOCKER_SLOT = "order_blocker"
+NO_MATCH = ("I couldn't find an order with that number and email address. Please check both "
+            "(the order number is in your confirmation email) and try again.")
+
+
+class OrderFormValidation(FormValidationAction):
+    """Shared identity and ownership steps; subclasses add their own slots and rules."""
+
+    form: str = ""
+    extra_slots: tuple[str, ...] = ()
+    needs_confirmation: bool = False
+    order_optional_when_verified: bool = False
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+        """Why this flow can't go ahead for this order (None: it can). Raises OrderNotFound."""
+        desk.order(customer_id, order_number)
+        return None
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        if tracker.get_slot(BLOCKER_SLOT):
+            return []
+        customer = verified_customer_id(tracker)
+        if customer is not None and self.order_optional_when_verified and not tracker.get_slot("order_id"):
+            return []
+        slots = ["order_id"] + ([] if customer is not None else ["email"]) + list(self.extra_slots)
+        return slots + (["confirmation"] if self.needs_confirmation else [])
+
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        number = normalize_order_number(str(value) if value is not None else None)
+        if number is None:
+            dispatcher.utter_message(text="That doesn't look like an order number. Order numbers are 6 digits, "
+                                          "like 536365 (cancelled ones start with a C).")
+            return {"order_id": None}
+        customer = verified_customer_id(tracker)
+        if customer is not None:
+            return self._check_order(dispatcher, customer, number)
+        email = tracker.get_slot("email")
+        if email and normalize_email(email):
+            return self._verify_pair(dispatcher, tracker, number, email)
+        return {"order_id": number}
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if verified_customer_id(tracker) is not None:
+            return {"email": None}
+        email = normalize_email(str(value) if value is not None else None)
+        if email is None:
+            dispatcher.utter_message(text="That doesn't look like an email address. Please type it like "
+                                          "name@example.com.")
+            return {"email": None}
+        number = tracker.get_slot("order_id")
+        if not number:
+            return {"email": email}
+        return self._verify_pair(dispatcher, tracker, number, email)
+
+    def _verify_pair(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, email: str
+    ) -> dict[str, Any]:
+        desk = order_desk()
+        try:
+            customer = desk.verify_owner(tracker.sender_id, number, email)
+        except NotAllowed as locked:
+            return {"order_id": None, "email": None, BLOCKER_SLOT: str(locked)}
+        if customer is None:
+            if desk.is_locked_out(tracker.sender_id):
+                return {"order_id": None, "email": None, BLOCKER_SLOT: (
+                    "I couldn't match that order number and email. For your security I've paused order "
+                    "look-ups in this chat for 15 minutes. Our team can help you in the meantime.")}
+            dispatcher.utter_message(text=NO_MATCH)
+            return {"order_id": None, "email": None}
+        result = self._check_order(dispatcher, customer, number)
+        return {**result, "email": email, CUSTOMER_SLOT: str(customer)}
+
+    def _check_order(self, dispatcher: CollectingDispatcher, customer: int, number: str) -> dict[str, Any]:
+        try:
+            blocker = self.blocker(order_desk(), customer, number)
+        except OrderDeskError as not_found:
+            dispatcher.utter_message(text=str(not_found))
+            return {"order_id": None}
+        return {"order_id": number, BLOCKER_SLOT: blocker}
+
+
+class ValidateTrackOrderForm(OrderFormValidation):
+    form = "track_order_form"
+
+
+class ValidateTrackRefundForm(OrderFormValidation):
+    form = "track_refund_form"
+    order_optional_when_verified = True
+
+
+class ValidateInvoiceForm(OrderFormValidation):
+    form = "invoice_form"
+
+    def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip().upper()
+        return super().validate_order_id(text.removeprefix("INV-").removeprefix("INV"), dispatcher, tracker, domain)
+
+
+class ValidateListOrdersForm(OrderFormValidation):
+    form = "list_orders_form"
+    order_optional_when_verified = True
+
+
+class ValidateCancelOrderForm(OrderFormValidation):
+    form = "cancel_order_form"
+    needs_confirmation = True
+
+    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+        return desk.cancellation_blocker(customer_id, order_number)
+
+
+class ValidateChangeAddressForm(OrderFormValidation):
+    form = "change_address_form"
+    extra_slots = ("new_address",)
+    needs_confirmation = True
+
+    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+        return desk.address_change_blocker(customer_id, order_number)
+
+    def validate_new_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if problem := address_problem(str(value or "")):
+            dispatcher.utter_message(text=problem)
+            return {"new_address": None}
+        return {"new_address": " ".join(str(value).split())}
+
+
+class ValidateReturnForm(OrderFormValidation):
+    form = "return_form"
+    extra_slots = ("return_reason",)
+    needs_confirmation = True
+
+    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+        return desk.return_blocker(customer_id, order_number)
+
+    def validate_return_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        reason = " ".join(str(value or "").split())
+        if not reason:
+            return {"return_reason": None}
+        return {"return_reason": reason[:500]}

@@ -1,0 +1,93 @@
+"""Flags messages the assistant should not try to understand: empty, oversized, binary, foreign-language.
+
+Runs last in the NLU pipeline. Such messages get intent `invalid_input` (and the reason under
+`input_problem` in the parse data) so a rule can answer with a clear explanation instead of a confident
+guess at a shop intent. No training needed: the checks are deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+INVALID_INPUT_INTENT = "invalid_input"
+PROBLEM_KEY = "input_problem"
+
+# A few of the commonest function words per language; a message made mostly of another language's
+# function words is not English. Deliberately small: this is a guard, not a language identifier.
+_STOPWORDS = {
+    "en": "the a an and or is are was i you my me it to of in on for with this that have not do can what where "
+          "how when why please order your be at from",
+    "es": "el la los las de del que y en un una por para con mi es no se lo al como pero mis su está dónde "
+          "quiero pedido",
+    "fr": "le la les de des du et un une est je mon ma mes pour que pas avec sur où dans ce vous commande",
+    "de": "der die das und ist ich nicht mein meine ein eine zu mit wo bitte für auf den dem sie wie habe "
+          "bestellung",
+    "it": "il lo la gli le di del che e un una è per non mio mia dove con sono ho ordine",
+    "pt": "o os as de do da que e um uma é para não meu minha onde com em está pedido",
+    "nl": "de het een en is ik niet mijn waar van voor met op te dat bestelling",
+}
+_STOPWORD_SETS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def input_problem(text: str | None, max_chars: int = 2000) -> str | None:
+    """'empty', 'too_long', 'binary' or 'language'; None for a message worth understanding."""
+    if text is None or not text.strip():
+        return "empty"
+    if len(text) > max_chars:
+        return "too_long"
+    controls = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\r\t")
+    if controls or text.count("\ufffd") > 2:
+        return "binary"
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters:
+        latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
+        if latin / len(letters) < 0.5:
+            return "language"
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) >= 4:
+        hits = {lang: sum(w in s for w in words) for lang, s in _STOPWORD_SETS.items()}
+        foreign = max((h for lang, h in hits.items() if lang != "en"), default=0)
+        if foreign >= 2 and foreign > 2 * hits["en"]:
+            return "language"
+    return None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputGuard(GraphComponent):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"max_chars": 2000}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._max_chars = int(config.get("max_chars", 2000))
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> InputGuard:
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            problem = input_problem(message.get(TEXT), self._max_chars)
+            if problem is None:
+                continue
+            intent = {"name": INVALID_INPUT_INTENT, "confidence": 1.0}
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
+            message.set(PROBLEM_KEY, problem, add_to_output=True)
+        return messages

@@ -1,0 +1,1 @@
+"""Running ShopDesk locally: process supervision, the stack's wiring, and a REST chat client."""

@@ -1,0 +1,109 @@
+"""Start, health-check and stop a group of local server processes, cleanly, as one unit.
+
+Used by the demo launcher and by the tests, so both run the real servers the same way. Each process
+gets its own process group, so stopping it also stops any workers it forked; Ctrl-C on the launcher
+stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    command: Sequence[str]
+    health_url: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            list(self.command), cwd=self.cwd, env={**os.environ, **self.env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(self.health_url, timeout=2).status_code < 500
+        except requests.RequestException:
+            return False
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class ProcessGroup:
+    """Servers started in order, each waited for until healthy; stopped in reverse order."""
+
+    def __init__(self, servers: Sequence[ServerProcess]) -> None:
+        self.servers = list(servers)
+
+    def start(self, timeout: float = 300) -> None:
+        try:
+            for server in self.servers:
+                server.start()
+            deadline = time.monotonic() + timeout
+            for server in self.servers:
+                while not server.healthy():
+                    if not server.alive():
+                        raise StartupError(f"{server.name} exited during start-up:\n{server.log_tail()}")
+                    if time.monotonic() > deadline:
+                        raise StartupError(f"{server.name} was not healthy after {timeout:.0f}s:\n"
+                                           f"{server.log_tail()}")
+                    time.sleep(0.5)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+
+    def __enter__(self) -> ProcessGroup:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

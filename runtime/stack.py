@@ -1,0 +1,90 @@
+"""The ShopDesk processes of the embedded (default) profile and how they are wired together.
+
+Rasa server (Python 3.10 env) <-HTTP-> action server (Python 3.11 env) -> store database (SQLite);
+Rasa keeps conversations in its SQL tracker store (SQLite). Everything binds to 127.0.0.1 and the
+Rasa HTTP API requires RASA_AUTH_TOKEN. Secrets come from the environment or the git-ignored .env.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from runtime.processes import ProcessGroup, ServerProcess, free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_PYTHON = PROJECT_ROOT / ".venv" / "app" / "bin" / "python"
+RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "RASA_TELEMETRY_ENABLED": "false",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+def project_env() -> dict[str, str]:
+    """Settings from .env, overridden by the real environment."""
+    values = {k: v for k, v in dotenv_values(PROJECT_ROOT / ".env").items() if v is not None}
+    return {**values, **{k: v for k, v in os.environ.items() if k in values}}
+
+
+@dataclass
+class StackConfig:
+    model: Path = PROJECT_ROOT / "models"
+    database_url: str = ""
+    var_dir: Path = PROJECT_ROOT / "var"
+    rasa_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    def env(self) -> dict[str, str]:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        env = {**OFFLINE_ENV, **project_env(), **self.extra_env}
+        env.setdefault("SHOPDESK_DATABASE_URL", self.database_url or f"sqlite:///{self.var_dir / 'shop.db'}")
+        if self.database_url:
+            env["SHOPDESK_DATABASE_URL"] = self.database_url
+        env.update({
+            "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
+            "TRACKER_DIALECT": env.get("TRACKER_DIALECT", "sqlite"),
+            "TRACKER_DB": env.get("TRACKER_DB", str(self.var_dir / "tracker.db")),
+            "SANIC_HOST": "127.0.0.1",
+        })
+        if not env.get("RASA_AUTH_TOKEN"):
+            raise RuntimeError("RASA_AUTH_TOKEN is not set: run scripts/setup.sh (it writes .env)")
+        return env
+
+
+def shopdesk_servers(config: StackConfig) -> list[ServerProcess]:
+    env, logs = config.env(), config.var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    actions = ServerProcess(
+        name="action server",
+        command=[str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(config.actions_port)],
+        health_url=f"{config.actions_url}/health", env=env, cwd=PROJECT_ROOT, log_path=logs / "actions.log",
+    )
+    rasa = ServerProcess(
+        name="rasa server",
+        command=[str(RASA_BIN), "run", "--model", str(config.model), "--port", str(config.rasa_port),
+                 "--interface", "127.0.0.1", "--enable-api", "--auth-token", env["RASA_AUTH_TOKEN"],
+                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        health_url=f"{config.rasa_url}/", env=env, cwd=PROJECT_ROOT, log_path=logs / "rasa.log",
+    )
+    return [actions, rasa]
+
+
+def shopdesk_stack(config: StackConfig) -> ProcessGroup:
+    return ProcessGroup(shopdesk_servers(config))

@@ -1,0 +1,1 @@
+"""Training data tooling: importing public data sets and (later) turning conversation logs into NLU data."""
