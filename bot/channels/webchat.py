@@ -1,0 +1,203 @@
+"""The web widget's channel: Rasa's socket.io channel, with delivery guarantees and working custom payloads.
+
+Drop-in for the built-in `socketio` channel (same events, same name, so `channel: socketio` response
+variations keep working), fixing what the widget needs:
+- custom payloads (product carousels) are emitted as `{"custom": {...}}`; the built-in channel passes the
+  payload's keys to `sio.emit` as keyword arguments and fails on any payload with a `type` key;
+- every user message is acknowledged as soon as it is received, and a repeated client `message_id` (a
+  message re-sent after a reconnect whose first ack was lost) is acknowledged again but not processed twice;
+- the client `message_id` is kept as the tracker event's id, so a restored transcript can be matched with
+  the widget's own unacknowledged messages;
+- text is sent whole (the widget renders paragraphs), so live messages match the restored transcript;
+- `session_request` awaits joining the room (python-socketio 5.x made `enter_room` a coroutine, which the
+  built-in channel never awaits, so its replies reach nobody), and leaves the socket's previous room.
+Message metadata comes from `customData` (or `metadata`), e.g. the storefront's signed `customer_token`.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 5000
+MAX_ID_CHARS = 128
+
+
+class RecentIds:
+    """A bounded memory of recently seen (conversation, message id) pairs, oldest forgotten first."""
+
+    def __init__(self, capacity: int = 20000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def add(self, key: str) -> bool:
+        """Remember `key`; False when it was already there."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True
+
+
+class WebChatOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        self.sio = sio
+        self.bot_message_evt = bot_message_evt
+
+    async def _emit(self, room: str, message: dict[str, Any]) -> None:
+        await self.sio.emit(self.bot_message_evt, message, room=room)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._emit(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        quick_replies = [
+            {"content_type": "text", "title": b.get("title", ""), "payload": b.get("payload", "")} for b in buttons
+        ]
+        await self._emit(recipient_id, {"text": text, "quick_replies": quick_replies})
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies, **kwargs)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._emit(recipient_id, {"attachment": {"type": "image", "payload": {"src": image}}})
+
+    async def send_attachment(  # type: ignore[override]
+        self, recipient_id: str, attachment: Any, **kwargs: Any
+    ) -> None:
+        await self._emit(recipient_id, {"attachment": attachment})
+
+    async def send_elements(self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any) -> None:
+        for element in elements:
+            payload = {"template_type": "generic", "elements": element}
+            await self._emit(recipient_id, {"attachment": {"type": "template", "payload": payload}})
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        await self._emit(recipient_id, {"custom": json_message})
+
+
+class WebChatInput(SocketIOInput):
+    """Socket.io input channel for the ShopDesk widget (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("session_persistence", True),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "customData"),
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recent_ids = RecentIds()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return WebChatOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
+
+    def _metadata(self, data: dict[str, Any]) -> dict[str, Any]:
+        for key in (self.metadata_key, "customData", "metadata"):
+            value = data.get(key) if key else None
+            if isinstance(value, dict):
+                return value
+        return {}
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        namespace = self.namespace
+        rooms: dict[str, str] = {}
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str) -> None:
+            rooms.pop(sid, None)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: dict | None = None) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if _valid_id(requested) else uuid.uuid4().hex
+            if self.session_persistence:
+                previous = rooms.get(sid)
+                if previous and previous != session_id:
+                    await sio.leave_room(sid, previous, namespace=namespace)
+                await sio.enter_room(sid, session_id, namespace=namespace)
+                rooms[sid] = session_id
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Any) -> dict[str, Any]:
+            if not isinstance(data, dict):
+                return {"status": "rejected", "error": "messages must be JSON objects"}
+            text = data.get("message")
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
+                return {"status": "rejected", "error": f"message must be 1 to {MAX_MESSAGE_CHARS} characters"}
+            sender_id = rooms.get(sid) if self.session_persistence else sid
+            if self.session_persistence and data.get("session_id") and data["session_id"] != sender_id:
+                return {"status": "rejected", "error": "send a session_request for this session_id first"}
+            if not sender_id:
+                return {"status": "rejected", "error": "send a session_request first"}
+            message_id = data.get("message_id")
+            message_id = message_id if _valid_id(message_id) else uuid.uuid4().hex
+            if not self.recent_ids.add(f"{sender_id}/{message_id}"):
+                return {"status": "duplicate", "message_id": message_id}
+            message = UserMessage(
+                text, WebChatOutput(sio, self.bot_message_evt), sender_id, input_channel=self.name(),
+                message_id=message_id, metadata=self._metadata(data),
+            )
+            task = asyncio.ensure_future(self._process(on_new_message, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return {"status": "received", "message_id": message_id}
+
+        return socketio_webhook
+
+    @staticmethod
+    async def _process(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
+        try:
+            await on_new_message(message)
+        except Exception:  # keep the socket server alive; Rasa logs its own errors too
+            logger.exception("handling message %s of %s failed", message.message_id, message.sender_id)
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and value.isprintable()

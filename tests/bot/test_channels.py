@@ -1,0 +1,319 @@
+"""Connector tests over real HTTP and socket.io: our webhook and web-chat channels in a real Sanic server.
+
+Run in the Rasa environment: .venv/rasa/bin/python -m pytest tests/bot/test_channels.py
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from bot.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "test-secret-0123456789abcdef"
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CallbackReceiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        CallbackReceiver.received.append({"headers": dict(self.headers), "body": body})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def callback_url():
+    server = HTTPServer(("127.0.0.1", 0), CallbackReceiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/inbox"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(callback_url):
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/bot/channel_server.py"), "--port", str(port), "--secret", SECRET,
+         "--callback-url", callback_url],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stdout.read().decode()[-3000:])
+        try:
+            if requests.get(f"{base}/webhooks/shopdesk_webhook/", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError("channel test server did not start")
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def post(base: str, payload, *, secret: str = SECRET, timestamp: float | None = None, headers=None,
+         raw: bytes | None = None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    sent_headers = headers if headers is not None else signed_headers(secret, body, timestamp)
+    return requests.post(f"{base}/webhooks/shopdesk_webhook/webhook", data=body, headers=sent_headers, timeout=10)
+
+
+def received(base: str) -> list:
+    return requests.get(f"{base}/test/received", timeout=5).json()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{time.time_ns()}"
+
+
+# ---- webhook: authentication ---------------------------------------------------------------------------------
+
+
+def test_signed_request_is_answered_synchronously(server):
+    sender = unique("alice")
+    reply = post(server, {"sender": sender, "message": "hello", "reply": "sync"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["conversation_id"] == f"webhook:{sender}"
+    assert body["messages"] == [{"text": "echo: hello"}]
+    seen = [r for r in received(server) if r["sender"] == f"webhook:{sender}"]
+    assert seen[0]["channel"] == "shopdesk_webhook"
+
+
+def test_wrong_secret_is_rejected_and_never_reaches_the_bot(server):
+    sender = unique("mallory")
+    reply = post(server, {"sender": sender, "message": "hi", "reply": "sync"}, secret="not-the-secret-at-all-000")
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "invalid signature"
+    assert not [r for r in received(server) if r["sender"] == f"webhook:{sender}"]
+
+
+def test_tampered_body_is_rejected(server):
+    good = json.dumps({"sender": "bob", "message": "hi", "reply": "sync"}).encode()
+    headers = signed_headers(SECRET, good)
+    tampered = json.dumps({"sender": "bob", "message": "cancel everything", "reply": "sync"}).encode()
+    reply = post(server, None, raw=tampered, headers=headers)
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "invalid signature"
+
+
+def test_missing_headers_are_rejected(server):
+    reply = post(server, {"sender": "bob", "message": "hi"}, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 401
+    assert "missing" in reply.json()["error"]
+
+
+def test_replayed_request_is_rejected(server):
+    sender = unique("carol")
+    body = json.dumps({"sender": sender, "message": "once", "reply": "sync"}).encode()
+    headers = signed_headers(SECRET, body)
+    first = post(server, None, raw=body, headers=headers)
+    second = post(server, None, raw=body, headers=headers)
+    assert first.status_code == 200
+    assert second.status_code == 401
+    assert second.json()["error"] == "replayed request"
+    assert len([r for r in received(server) if r["sender"] == f"webhook:{sender}"]) == 1
+
+
+@pytest.mark.parametrize("skew", [-1000, 1000])
+def test_stale_or_future_timestamps_are_rejected(server, skew):
+    reply = post(server, {"sender": "dave", "message": "hi", "reply": "sync"}, timestamp=time.time() + skew)
+    assert reply.status_code == 401
+    assert "timestamp" in reply.json()["error"]
+
+
+def test_non_numeric_timestamp_is_rejected(server):
+    body = json.dumps({"sender": "dave", "message": "hi"}).encode()
+    headers = {TIMESTAMP_HEADER: "yesterday", SIGNATURE_HEADER: sign(SECRET, "yesterday", body)}
+    assert post(server, None, raw=body, headers=headers).status_code == 401
+
+
+# ---- webhook: bad input --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw, error", [
+    (b"not json", "JSON object"),
+    (b"[1, 2]", "JSON object"),
+    (json.dumps({"message": "hi"}).encode(), "`sender`"),
+    (json.dumps({"sender": "x", "message": "   "}).encode(), "`message`"),
+    (json.dumps({"sender": "x", "message": "hi", "metadata": "nope"}).encode(), "`metadata`"),
+    (json.dumps({"sender": "x", "message": "hi", "reply": "email"}).encode(), "`reply`"),
+])
+def test_signed_but_malformed_bodies_get_clear_400s(server, raw, error):
+    reply = post(server, None, raw=raw)
+    assert reply.status_code == 400
+    assert error in reply.json()["error"]
+
+
+def test_oversized_body_is_refused(server):
+    reply = post(server, {"sender": "x", "message": "a" * 70000})
+    assert reply.status_code == 413
+
+
+def test_bot_failure_is_a_clear_500(server):
+    reply = post(server, {"sender": unique("erin"), "message": "fail", "reply": "sync"})
+    assert reply.status_code == 500
+    assert "try again" in reply.json()["error"]
+
+
+# ---- webhook: rich messages ----------------------------------------------------------------------------------
+
+
+def test_rich_messages_degrade_to_text_for_text_only_backends(server):
+    sender = unique("frank")
+    reply = post(server, {"sender": sender, "message": "rich", "reply": "sync"})
+    messages = reply.json()["messages"]
+    assert all(set(m) == {"text"} for m in messages), messages
+    texts = [m["text"] for m in messages]
+    assert "Pick one:" in texts[0] and "1. Track my order" in texts[0] and "2. Talk to a person" in texts[0]
+    assert any("Red Retrospot Charlotte Bag — £0.85" in t for t in texts)
+    assert any(t == "Image: https://shop.example/img/1.png" for t in texts)
+
+    # "1" answers the numbered options: the bot gets the button's payload
+    post(server, {"sender": sender, "message": "1", "reply": "sync"})
+    texts_seen = [r["text"] for r in received(server) if r["sender"] == f"webhook:{sender}"]
+    assert texts_seen == ["rich", "/track_order"]
+
+
+def test_rich_messages_pass_through_for_capable_backends(server):
+    capabilities = {"buttons": True, "cards": True, "images": True}
+    reply = post(server, {"sender": unique("gina"), "message": "rich", "reply": "sync", "capabilities": capabilities})
+    messages = reply.json()["messages"]
+    assert messages[0]["buttons"][0] == {"title": "Track my order", "payload": "/track_order"}
+    carousel = next(m["custom"] for m in messages if "custom" in m)
+    assert carousel["type"] == "product_carousel" and carousel["products"][0]["sku"] == "20724"
+    assert any(m.get("image") == "https://shop.example/img/1.png" for m in messages)
+
+
+# ---- webhook: customers, idempotency, callbacks --------------------------------------------------------------
+
+
+def test_customer_token_is_passed_as_metadata_and_remembered_for_the_sender(server):
+    sender = unique("hana")
+    post(server, {"sender": sender, "message": "first", "customer_token": "signed.token.value", "reply": "sync",
+                  "metadata": {"locale": "en"}})
+    post(server, {"sender": sender, "message": "second", "reply": "sync"})
+    seen = [r for r in received(server) if r["sender"] == f"webhook:{sender}"]
+    assert [r["metadata"]["customer_token"] for r in seen] == ["signed.token.value"] * 2
+    assert seen[0]["metadata"]["locale"] == "en"
+    assert seen[0]["metadata"]["webhook"]["sender"] == sender
+
+
+def test_repeated_message_id_is_processed_once(server):
+    sender = unique("ivan")
+    body = json.dumps({"sender": sender, "message": "hi", "message_id": "m-1", "reply": "sync"}).encode()
+    headers = signed_headers(SECRET, body)
+    first = post(server, None, raw=body, headers=headers)
+    identical = post(server, None, raw=body, headers=headers)                   # same bytes, same signature
+    resigned = post(server, None, raw=body, headers=signed_headers(SECRET, body, time.time() + 2))
+    assert first.json()["messages"] == [{"text": "echo: hi"}]
+    for again in (identical, resigned):
+        assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert len([r for r in received(server) if r["sender"] == f"webhook:{sender}"]) == 1
+    assert received(server)[-1]["message_id"] == "m-1"
+
+
+def test_callback_replies_are_posted_signed(server):
+    sender = unique("judy")
+    before = len(CallbackReceiver.received)
+    reply = post(server, {"sender": sender, "message": "rich", "reply": "callback"})
+    assert reply.status_code == 202 and reply.json()["status"] == "accepted"
+    deadline = time.time() + 15
+    while time.time() < deadline and len(CallbackReceiver.received) < before + 4:
+        time.sleep(0.1)
+    calls = CallbackReceiver.received[before:]
+    assert len(calls) == 4
+    for call in calls:
+        timestamp = call["headers"][TIMESTAMP_HEADER]
+        assert call["headers"][SIGNATURE_HEADER] == sign(SECRET, timestamp, call["body"])
+    bodies = [json.loads(c["body"]) for c in calls]
+    assert {b["recipient"] for b in bodies} == {sender}
+    assert "1. Track my order" in bodies[0]["message"]["text"]
+
+
+# ---- the web chat (socket.io) channel ------------------------------------------------------------------------
+
+
+def test_webchat_acknowledges_dedupes_and_delivers_custom_payloads(server):
+    async def scenario() -> dict:
+        client = socketio.AsyncClient(reconnection=False)
+        bot_messages: list = []
+        confirmed = asyncio.Event()
+        client.on("bot_uttered", lambda data: bot_messages.append(data))
+
+        async def on_confirm(session_id):
+            confirmed.session_id = session_id
+            confirmed.set()
+
+        client.on("session_confirm", on_confirm)
+        # polling: this python-socketio client's websocket transport needs a newer aiohttp than Rasa pins
+        await client.connect(server, socketio_path="/socket.io", transports=["polling"])
+        session_id = unique("conv")
+        await client.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(confirmed.wait(), 10)
+        payload = {"message": "hello", "session_id": session_id, "message_id": "client-1",
+                   "customData": {"customer_token": "tok", "display_text": "Hello!"}}
+        first_ack = await client.call("user_uttered", payload, timeout=10)
+        second_ack = await client.call("user_uttered", payload, timeout=10)     # a re-send after a lost ack
+        rich_ack = await client.call("user_uttered", {"message": "rich", "session_id": session_id,
+                                                      "message_id": "client-2"}, timeout=10)
+        bad_ack = await client.call("user_uttered", {"message": "", "session_id": session_id}, timeout=10)
+        deadline = time.time() + 10
+        while time.time() < deadline and len(bot_messages) < 5:
+            await asyncio.sleep(0.1)
+        with contextlib.suppress(asyncio.TimeoutError):   # a polling disconnect waits out the long-poll
+            await asyncio.wait_for(client.disconnect(), 1)
+        return {"session_id": confirmed.session_id, "acks": [first_ack, second_ack, rich_ack, bad_ack],
+                "bot": bot_messages, "requested": session_id}
+
+    result = asyncio.run(scenario())
+    assert result["session_id"] == result["requested"]
+    first, second, rich, bad = result["acks"]
+    assert first == {"status": "received", "message_id": "client-1"}
+    assert second == {"status": "duplicate", "message_id": "client-1"}
+    assert rich["status"] == "received"
+    assert bad["status"] == "rejected"
+    bot = result["bot"]
+    assert bot[0] == {"text": "echo: hello"}
+    assert bot[1]["quick_replies"][0]["payload"] == "/track_order"
+    assert bot[2] == {"text": "Here are a few ideas for you:"}
+    assert bot[3]["custom"]["type"] == "product_carousel"
+    assert bot[4] == {"attachment": {"type": "image", "payload": {"src": "https://shop.example/img/1.png"}}}
+    seen = [r for r in received(server) if r["sender"] == result["requested"]]
+    assert [r["text"] for r in seen] == ["hello", "rich"]                     # the repeat was not processed
+    assert seen[0]["message_id"] == "client-1"
+    assert seen[0]["metadata"] == {"customer_token": "tok", "display_text": "Hello!"}
+    assert seen[0]["channel"] == "socketio"
