@@ -1,0 +1,80 @@
+"""ShopDesk's customer-facing web app: the demo storefront, the embeddable chat widget and its API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+
+from store.db import make_engine, session_factory
+from web.settings import settings_from_env
+from web.store_access import EXTENSION
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding (tests pass their own database etc.)."""
+    app = Flask(__name__)
+    app.config.update(settings_from_env())
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="shopdesk_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    if len(app.config.get("SECRET_KEY") or "") < 16:
+        raise ConfigurationError("FLASK_SECRET_KEY is not set (scripts/setup.sh writes one into .env)")
+    # Uploads are limited again in web.uploads; this stops oversized bodies before they are read.
+    app.config["MAX_CONTENT_LENGTH"] = app.config["SHOPDESK_MAX_UPLOAD_BYTES"] + 64 * 1024
+
+    engine = make_engine(app.config["SHOPDESK_DATABASE_URL"])
+    app.extensions[EXTENSION] = session_factory(engine)
+
+    from web import api, identity, storefront, widget
+
+    app.jinja_env.globals["csrf_token"] = identity.csrf_token
+
+    app.register_blueprint(storefront.bp)
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(api.bp)
+    app.after_request(_security_headers)
+    app.register_error_handler(413, _too_large)
+    return app
+
+
+def _too_large(_exc: Exception) -> tuple[dict[str, str], int]:
+    from flask import current_app
+
+    limit = current_app.config["SHOPDESK_MAX_UPLOAD_BYTES"] // (1024 * 1024)
+    return {"error": f"The image is too large (the limit is {limit} MB)."}, 413
+
+
+def _security_headers(response: Response) -> Response:
+    """A strict CSP on our pages: even if some text slipped into HTML, no inline script would run."""
+    from flask import current_app
+
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        rasa = urlsplit(current_app.config["SHOPDESK_RASA_PUBLIC_URL"])
+        ws_scheme = "wss" if rasa.scheme == "https" else "ws"
+        connect = f"'self' {rasa.scheme}://{rasa.netloc} {ws_scheme}://{rasa.netloc}"
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
+            f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+            "object-src 'none'",
+        )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

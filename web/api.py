@@ -1,0 +1,126 @@
+"""JSON API the widget calls: its session, a new conversation, the transcript, image attachments.
+
+Every endpoint acts on the conversation bound to the browser's signed session cookie only; the Rasa API
+token stays on the server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from store.attachments import count_for_conversation, find_by_stored_name, record_attachment
+from store.tokens import issue_customer_token
+from web import identity
+from web.catalog import customer_name
+from web.store_access import store_session, store_transaction
+from web.transcript import TranscriptUnavailable, fetch_events, transcript
+from web.uploads import ALLOWED_TYPES, UploadRejected, is_stored_name, store_image
+
+bp = Blueprint("api", __name__)
+
+
+@bp.errorhandler(HTTPException)
+def json_error(exc: HTTPException) -> tuple[Response, int]:
+    return jsonify(error=exc.description or exc.name), exc.code or 500
+
+
+@bp.get("/api/session")
+def session_info() -> Response:
+    """Everything the widget needs to start: conversation id, shopper token, CSRF token, where Rasa is."""
+    config = current_app.config
+    customer_id = identity.signed_in_customer()
+    customer = None
+    token = None
+    if customer_id is not None:
+        with store_session() as s:
+            name = customer_name(s, customer_id)
+        if name is not None:
+            customer = {"name": name}
+            token = issue_customer_token(customer_id, key=config["SHOPDESK_SIGNING_KEY"] or None)
+    response = jsonify(
+        conversation_id=identity.conversation_id(),
+        customer=customer,
+        customer_token=token,
+        csrf_token=identity.csrf_token(),
+        socket={"url": config["SHOPDESK_RASA_PUBLIC_URL"], "path": config["SHOPDESK_RASA_SOCKET_PATH"]},
+        upload={"max_bytes": config["SHOPDESK_MAX_UPLOAD_BYTES"], "types": sorted(ALLOWED_TYPES)},
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/conversations")
+def start_conversation() -> tuple[Response, int]:
+    identity.require_csrf()
+    return jsonify(conversation_id=identity.new_conversation()), 201
+
+
+@bp.get("/api/history")
+def history() -> Response | tuple[Response, int]:
+    """The transcript of this browser's conversation (never another's: the id comes from the cookie)."""
+    config = current_app.config
+    cid = identity.conversation_id()
+    try:
+        events = fetch_events(config["SHOPDESK_RASA_URL"], config["SHOPDESK_RASA_AUTH_TOKEN"], cid,
+                              config["SHOPDESK_RASA_TIMEOUT_S"])
+    except TranscriptUnavailable as exc:
+        current_app.logger.warning("history of %s unavailable: %s", cid, exc)
+        return jsonify(error="The conversation history is unavailable right now.", conversation_id=cid), 503
+    response = jsonify(conversation_id=cid, messages=transcript(events))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/attachments")
+def upload_attachment() -> tuple[Response, int]:
+    """Store an image for this conversation; linked to the shopper's open return request if any."""
+    identity.require_csrf()
+    config = current_app.config
+    file = request.files.get("image")
+    if file is None:
+        abort(400, description="Choose an image to attach.")
+    cid = identity.conversation_id()
+    customer_id = identity.signed_in_customer()
+    with store_session() as s:
+        if count_for_conversation(s, cid) >= config["SHOPDESK_MAX_ATTACHMENTS_PER_CONVERSATION"]:
+            abort(429, description="This conversation already has the most images it can take.")
+    try:
+        stored = store_image(file.stream, Path(config["SHOPDESK_UPLOAD_DIR"]), config["SHOPDESK_MAX_UPLOAD_BYTES"])
+    except UploadRejected as exc:
+        abort(exc.status, description=str(exc))
+    try:
+        with store_transaction() as s:
+            view = record_attachment(s, conversation_id=cid, customer_id=customer_id,
+                                     stored_name=stored.stored_name, original_name=file.filename or "image",
+                                     content_type=stored.content_type, size_bytes=stored.size_bytes,
+                                     sha256=stored.sha256)
+    except Exception:
+        (Path(config["SHOPDESK_UPLOAD_DIR"]) / stored.stored_name).unlink(missing_ok=True)
+        raise
+    return jsonify(id=view.id, url=f"/uploads/{view.stored_name}", content_type=view.content_type,
+                   size_bytes=view.size_bytes, name=view.original_name,
+                   return_request_id=view.return_request_id), 201
+
+
+@bp.get("/uploads/<name>")
+def uploaded_image(name: str) -> Response:
+    """An attached image, only for the browser whose conversation (or signed-in shopper) it belongs to."""
+    if not is_stored_name(name):
+        abort(404)
+    with store_session() as s:
+        view = find_by_stored_name(s, name)
+    customer_id = identity.signed_in_customer()
+    owner = view is not None and (
+        view.conversation_id == identity.conversation_id()
+        or (customer_id is not None and view.customer_id == customer_id)
+    )
+    if not owner:
+        abort(404)
+    response = send_from_directory(Path(current_app.config["SHOPDESK_UPLOAD_DIR"]).resolve(), name,
+                                   mimetype=view.content_type, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response

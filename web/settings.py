@@ -1,0 +1,32 @@
+"""The web app's settings, read from the environment once at start-up (the lead's scripts load .env)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from store.db import PROJECT_ROOT, database_url
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask config keys for ShopDesk, from SHOPDESK_* / RASA_* / FLASK_* variables."""
+    env = os.environ if environ is None else environ
+    rasa_url = env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+    return {
+        "SECRET_KEY": env.get("FLASK_SECRET_KEY", ""),
+        "SHOPDESK_DATABASE_URL": env.get("SHOPDESK_DATABASE_URL") or database_url(),
+        "SHOPDESK_RASA_URL": rasa_url,
+        # The address browsers use for Rasa's socket.io channel; differs from RASA_URL behind a proxy.
+        "SHOPDESK_RASA_PUBLIC_URL": env.get("SHOPDESK_RASA_PUBLIC_URL", rasa_url).rstrip("/"),
+        "SHOPDESK_RASA_SOCKET_PATH": env.get("SHOPDESK_RASA_SOCKET_PATH", "/socket.io/"),
+        "SHOPDESK_RASA_AUTH_TOKEN": env.get("RASA_AUTH_TOKEN", ""),
+        "SHOPDESK_SIGNING_KEY": env.get("SHOPDESK_SIGNING_KEY", ""),
+        "SHOPDESK_UPLOAD_DIR": env.get("SHOPDESK_UPLOAD_DIR", str(PROJECT_ROOT / "var" / "uploads")),
+        "SHOPDESK_MAX_UPLOAD_BYTES": int(env.get("SHOPDESK_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)),
+        "SHOPDESK_MAX_ATTACHMENTS_PER_CONVERSATION": 20,
+        "SHOPDESK_RASA_TIMEOUT_S": float(env.get("SHOPDESK_RASA_TIMEOUT_S", "5")),
+        "SESSION_COOKIE_SECURE": env.get("SHOPDESK_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+    }

@@ -1,0 +1,848 @@
+/*
+ * ShopDesk chat widget: one <script src=".../widget/shopdesk.js" data-...> tag embeds it on any page.
+ *
+ * Plain modern JavaScript, no build step. Talks to Rasa's socket.io channel with the socket.io client the
+ * ShopDesk web app serves (never a CDN). Every message carries a client id: unacknowledged messages stay in a
+ * persistent outbox and are re-sent after reconnecting; the server drops repeats of an id, and the
+ * transcript restored from the server after each (re)connection is the source of truth, so nothing is lost
+ * or shown twice. Bot and user text is only ever put in the page with textContent (safe Markdown subset).
+ *
+ * data-* options: data-server, data-socket-url, data-socket-path, data-title, data-subtitle, data-avatar,
+ * data-position (right|left), data-lang (en|zh|auto), data-open (true), data-primary-color,
+ * data-primary-text-color, data-background-color, data-bot-bubble-color, data-user-bubble-color,
+ * data-font, data-z-index, data-strings (JSON overriding UI strings), data-attachment-payload.
+ * CSS variables (settable on the page): --shopdesk-primary, --shopdesk-primary-text, --shopdesk-background,
+ * --shopdesk-bot-bubble, --shopdesk-user-bubble, --shopdesk-text, --shopdesk-font, --shopdesk-radius.
+ */
+(function () {
+  "use strict";
+  if (window.ShopDesk && window.ShopDesk.version) return;
+
+  var VERSION = "1.0.0";
+  var script = document.currentScript || document.querySelector('script[src*="shopdesk.js"]');
+  var ds = (script && script.dataset) || {};
+  var extra = window.ShopDeskConfig || {};
+  var scriptUrl = new URL(script ? script.src : location.href, location.href);
+
+  var STRINGS = {
+    en: {
+      title: "Chat with us", subtitle: "We usually reply right away", open: "Open chat", close: "Close chat",
+      unread: "{n} unread messages", placeholder: "Type your message…", send: "Send", attach: "Attach an image",
+      newConversation: "New conversation", newConversationDone: "Started a new conversation.",
+      online: "Online", connecting: "Connecting…", reconnecting: "Reconnecting… (attempt {n})",
+      offline: "Offline — messages will be sent when you're back online",
+      unreachable: "Can't reach the assistant. Retrying…", retry: "Retry now",
+      queued: "Queued", sending: "Sending…", sent: "Sent", typing: "The assistant is typing",
+      historyError: "Your earlier messages couldn't be loaded right now.",
+      uploadTooBig: "That image is too large (the limit is {mb} MB).",
+      uploadType: "Only PNG, JPEG, WebP and GIF images can be attached.", uploading: "Uploading your image…",
+      uploadFailed: "The image couldn't be uploaded: {error}", imageAlt: "Image", yourImage: "Your image",
+      products: "Product suggestions", previous: "Previous", next: "Next", conversation: "Conversation",
+      you: "You", assistant: "Assistant", dismiss: "Dismiss", messageLabel: "Message"
+    },
+    zh: {
+      title: "在线客服", subtitle: "我们通常会立即回复", open: "打开聊天", close: "关闭聊天",
+      unread: "{n} 条未读消息", placeholder: "请输入消息…", send: "发送", attach: "添加图片",
+      newConversation: "新对话", newConversationDone: "已开始新的对话。",
+      online: "在线", connecting: "正在连接…", reconnecting: "正在重新连接…(第 {n} 次)",
+      offline: "已离线——恢复网络后将自动发送消息",
+      unreachable: "暂时无法连接到助手，正在重试…", retry: "立即重试",
+      queued: "等待发送", sending: "发送中…", sent: "已发送", typing: "助手正在输入",
+      historyError: "暂时无法加载之前的消息。",
+      uploadTooBig: "图片太大（上限为 {mb} MB）。",
+      uploadType: "只能添加 PNG、JPEG、WebP 或 GIF 图片。", uploading: "正在上传图片…",
+      uploadFailed: "图片上传失败：{error}", imageAlt: "图片", yourImage: "您的图片",
+      products: "商品推荐", previous: "上一个", next: "下一个", conversation: "对话",
+      you: "您", assistant: "助手", dismiss: "关闭", messageLabel: "消息"
+    }
+  };
+
+  function pickLang(value) {
+    var wanted = (value || "auto").toLowerCase();
+    if (wanted === "auto") wanted = (navigator.language || "en").toLowerCase();
+    return wanted.indexOf("zh") === 0 ? "zh" : "en";
+  }
+
+  function parseJson(text, fallback) {
+    if (!text) return fallback;
+    try { return JSON.parse(text); } catch (e) { return fallback; }
+  }
+
+  var lang = pickLang(ds.lang || extra.lang);
+  var strings = Object.assign({}, STRINGS[lang], extra.strings || {}, parseJson(ds.strings, {}));
+  var config = {
+    server: (ds.server || extra.server || scriptUrl.origin).replace(/\/+$/, ""),
+    socketUrl: ds.socketUrl || extra.socketUrl || null,
+    socketPath: ds.socketPath || extra.socketPath || null,
+    title: ds.title || extra.title || strings.title,
+    subtitle: ds.subtitle || extra.subtitle || strings.subtitle,
+    avatar: ds.avatar || extra.avatar || null,
+    position: (ds.position || extra.position) === "left" ? "left" : "right",
+    open: (ds.open || String(extra.open || "")) === "true",
+    attachmentPayload: ds.attachmentPayload || extra.attachmentPayload || "/share_image",
+    ackTimeoutMs: 8000,
+    typingTimeoutMs: 25000
+  };
+  var THEME = {
+    primaryColor: "--shopdesk-primary", primaryTextColor: "--shopdesk-primary-text",
+    backgroundColor: "--shopdesk-background", botBubbleColor: "--shopdesk-bot-bubble",
+    userBubbleColor: "--shopdesk-user-bubble", textColor: "--shopdesk-text", font: "--shopdesk-font",
+    radius: "--shopdesk-radius"
+  };
+
+  function t(key, vars) {
+    var text = strings[key] || STRINGS.en[key] || key;
+    Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(vars[k])); });
+    return text;
+  }
+
+  // ---- persistent state (per web-app origin) ------------------------------------------------------------
+  var KEY = "shopdesk:" + config.server + ":";
+  var store = {
+    get: function (name, fallback) {
+      try { var v = localStorage.getItem(KEY + name); return v === null ? fallback : JSON.parse(v); }
+      catch (e) { return fallback; }
+    },
+    set: function (name, value) {
+      try { localStorage.setItem(KEY + name, JSON.stringify(value)); } catch (e) { /* private mode: memory only */ }
+    },
+    remove: function (name) { try { localStorage.removeItem(KEY + name); } catch (e) { /* ignore */ } }
+  };
+
+  var state = {
+    session: null,                      // /api/session answer
+    conversationId: store.get("conversation", null),
+    outbox: store.get("outbox", []),    // unacknowledged user messages [{id, cid, text, display, metadata, ts}]
+    inFlight: {},                       // outbox ids emitted and awaiting their ack
+    unread: store.get("unread", 0),
+    connection: "connecting",
+    attempt: 0,
+    syncing: false,
+    syncBuffer: [],
+    socket: null,
+    typingTimer: null,
+    isOpen: false
+  };
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  // ---- DOM helpers -------------------------------------------------------------------------------------
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name === "text") node.textContent = value;
+      else if (name === "className") node.className = value;
+      else if (name.indexOf("on") === 0) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function safeUrl(raw, allowMail) {
+    if (typeof raw !== "string" || !raw.trim()) return null;
+    try {
+      var url = new URL(raw.trim(), config.server + "/");
+      var ok = url.protocol === "http:" || url.protocol === "https:" || (allowMail && url.protocol === "mailto:");
+      return ok ? url.href : null;
+    } catch (e) { return null; }
+  }
+
+  // ---- safe Markdown: paragraphs, line breaks, lists, **bold**, *italic*, `code`, [links](url) ------------
+  var INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+?\*\*|__[^_\n]+?__)|(\*[^*\s][^*\n]*?\*|\b_[^_\s][^_\n]*?_\b)|(\[[^\]\n]+\]\([^)\s]+\))|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
+
+  function appendInline(parent, text, depth) {
+    var last = 0, match;
+    INLINE.lastIndex = 0;
+    var matches = [];
+    while ((match = INLINE.exec(text)) !== null) matches.push(match);
+    matches.forEach(function (m) {
+      if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      last = m.index + m[0].length;
+      if (m[1]) parent.appendChild(el("code", { text: m[1].slice(1, -1) }));
+      else if (m[2]) appendStyled(parent, "strong", m[2].slice(2, -2), depth);
+      else if (m[3]) appendStyled(parent, "em", m[3].slice(1, -1), depth);
+      else if (m[4]) {
+        var close = m[4].indexOf("](");
+        var label = m[4].slice(1, close), href = safeUrl(m[4].slice(close + 2, -1), true);
+        if (href) appendLink(parent, href, label, depth);
+        else parent.appendChild(document.createTextNode(m[4]));
+      } else if (m[5]) {
+        var bare = safeUrl(m[5], false);
+        if (bare) appendLink(parent, bare, m[5], 9);
+        else parent.appendChild(document.createTextNode(m[5]));
+      }
+    });
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function appendStyled(parent, tag, inner, depth) {
+    var node = el(tag);
+    if (depth < 3) appendInline(node, inner, depth + 1); else node.textContent = inner;
+    parent.appendChild(node);
+  }
+
+  function appendLink(parent, href, label, depth) {
+    var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow" });
+    if (depth < 3) appendInline(a, label, 9); else a.textContent = label;
+    parent.appendChild(a);
+  }
+
+  var LIST_ITEM = /^\s*(?:([-*+•])|(\d{1,3})[.)])\s+(.*)$/;
+
+  function renderMarkdown(text) {
+    var root = el("div", { className: "sd-md" });
+    String(text || "").replace(/\r\n?/g, "\n").split(/\n{2,}/).forEach(function (block) {
+      var lines = block.split("\n").filter(function (l) { return l.trim() !== ""; });
+      if (!lines.length) return;
+      var items = lines.map(function (l) { return LIST_ITEM.exec(l); });
+      if (items.every(Boolean)) {
+        var ordered = !!items[0][2];
+        var list = el(ordered ? "ol" : "ul");
+        if (ordered && items[0][2] !== "1") list.setAttribute("start", items[0][2]);
+        items.forEach(function (m) { var li = el("li"); appendInline(li, m[3], 0); list.appendChild(li); });
+        root.appendChild(list);
+        return;
+      }
+      var p = el("p");
+      lines.forEach(function (line, i) {
+        if (i) p.appendChild(el("br"));
+        appendInline(p, line, 0);
+      });
+      root.appendChild(p);
+    });
+    return root;
+  }
+
+  // ---- message model: everything becomes "parts" (text+buttons, image, carousel) -----------------------
+  function customParts(custom) {
+    if (!custom || typeof custom !== "object") return [];
+    if (custom.type === "product_carousel" && Array.isArray(custom.products)) {
+      return [{ kind: "carousel", products: custom.products, text: custom.text || "" }];
+    }
+    if (typeof custom.text === "string" && custom.text) return [{ kind: "text", text: custom.text, buttons: [] }];
+    return [];
+  }
+
+  function buttonsOf(list) {
+    return (Array.isArray(list) ? list : []).filter(function (b) { return b && (b.title || b.payload); })
+      .map(function (b) { return { title: String(b.title || b.payload), payload: String(b.payload || b.title) }; });
+  }
+
+  function partsFromLive(msg) {
+    if (!msg || typeof msg !== "object") return [];
+    var parts = [];
+    var buttons = buttonsOf(msg.quick_replies || msg.buttons);
+    if (typeof msg.text === "string" && (msg.text || buttons.length)) {
+      parts.push({ kind: "text", text: msg.text, buttons: buttons });
+    }
+    if (msg.custom) parts = parts.concat(customParts(msg.custom));
+    else if (msg.type === "product_carousel") parts = parts.concat(customParts(msg));
+    var image = msg.image || (msg.attachment && msg.attachment.type === "image" && msg.attachment.payload &&
+      msg.attachment.payload.src);
+    if (typeof image === "string" && image) parts.push({ kind: "image", url: image });
+    return parts;
+  }
+
+  function partsFromHistory(m) {
+    if (m.role === "user") {
+      return [{ kind: "user", text: m.text || "", image: m.image || null, id: m.message_id || null }];
+    }
+    var parts = [];
+    var buttons = buttonsOf(m.buttons);
+    if (m.text || buttons.length) parts.push({ kind: "text", text: m.text || "", buttons: buttons });
+    parts = parts.concat(customParts(m.custom));
+    if (m.image) parts.push({ kind: "image", url: m.image });
+    return parts;
+  }
+
+  function signature(part) {
+    return part.kind + "|" + (part.text || "") + "|" + JSON.stringify(part.buttons || part.products || part.url || "");
+  }
+
+  // ---- building the widget -----------------------------------------------------------------------------
+  var host = el("div", { id: "shopdesk-widget", className: "shopdesk-host" });
+  host.setAttribute("data-position", config.position);
+  Object.keys(THEME).forEach(function (option) {
+    var value = ds[option] || (extra.theme || {})[option];
+    if (value) host.style.setProperty(THEME[option], value);
+  });
+  if (ds.zIndex) host.style.setProperty("--shopdesk-z", ds.zIndex);
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  root.appendChild(el("link", { rel: "stylesheet", href: config.server + "/widget/shopdesk.css?v=" + VERSION }));
+
+  var panelId = "shopdesk-panel";
+  var badge = el("span", { className: "sd-badge", "aria-hidden": "true", hidden: true });
+  var launcher = el("button", {
+    type: "button", className: "sd-launcher", "aria-label": t("open"), "aria-expanded": "false",
+    "aria-controls": panelId, "data-testid": "shopdesk-launcher", onclick: function () { toggle(); }
+  }, [el("span", { className: "sd-launcher-icon", "aria-hidden": "true" }), badge]);
+
+  var statusDot = el("span", { className: "sd-dot", "aria-hidden": "true" });
+  var statusText = el("span", { className: "sd-status-text", text: t("connecting") });
+  var status = el("p", { className: "sd-status", role: "status", "aria-live": "polite", "data-state": "connecting" },
+    [statusDot, statusText]);
+  var avatar = config.avatar && safeUrl(config.avatar, false)
+    ? el("img", { className: "sd-avatar", src: safeUrl(config.avatar, false), alt: "" })
+    : el("span", { className: "sd-avatar sd-avatar-initial", "aria-hidden": "true", text: config.title.charAt(0) });
+  var newButton = el("button", {
+    type: "button", className: "sd-icon-button sd-new", "aria-label": t("newConversation"), title: t("newConversation"),
+    "data-testid": "shopdesk-new", onclick: function () { newConversation(); }
+  }, [el("span", { "aria-hidden": "true", text: "+" })]);
+  var closeButton = el("button", {
+    type: "button", className: "sd-icon-button sd-close", "aria-label": t("close"), title: t("close"),
+    onclick: function () { close(); }
+  }, [el("span", { "aria-hidden": "true", text: "×" })]);
+  var header = el("header", { className: "sd-header" }, [
+    avatar,
+    el("div", { className: "sd-heading" }, [
+      el("h2", { id: "shopdesk-title", className: "sd-title", text: config.title }),
+      el("p", { className: "sd-subtitle", text: config.subtitle }), status
+    ]),
+    newButton, closeButton
+  ]);
+
+  var alertBox = el("div", { className: "sd-alert", role: "alert", hidden: true });
+  var log = el("div", {
+    className: "sd-log", role: "log", "aria-live": "polite", "aria-label": t("conversation"), tabindex: "0",
+    "data-testid": "shopdesk-log"
+  });
+  var typing = el("div", { className: "sd-typing", hidden: true, role: "status", "aria-label": t("typing"),
+    "data-testid": "shopdesk-typing" }, [el("span"), el("span"), el("span")]);
+
+  var fileInput = el("input", { type: "file", accept: "image/png,image/jpeg,image/webp,image/gif", hidden: true,
+    tabindex: "-1", "data-testid": "shopdesk-file", onchange: function () { onFileChosen(); } });
+  var input = el("textarea", { className: "sd-input", rows: "1", maxlength: "2000", placeholder: t("placeholder"),
+    "aria-label": t("messageLabel"), "data-testid": "shopdesk-input" });
+  var attachButton = el("button", { type: "button", className: "sd-icon-button sd-attach", "aria-label": t("attach"),
+    title: t("attach"), "data-testid": "shopdesk-attach", onclick: function () { fileInput.click(); } },
+    [el("span", { "aria-hidden": "true", text: "📎" })]);
+  var sendButton = el("button", { type: "submit", className: "sd-send", "aria-label": t("send"),
+    "data-testid": "shopdesk-send" }, [el("span", { "aria-hidden": "true", text: "➤" })]);
+  var form = el("form", { className: "sd-composer", onsubmit: function (e) { e.preventDefault(); submitInput(); } },
+    [attachButton, fileInput, input, sendButton]);
+
+  var panel = el("section", { id: panelId, className: "sd-panel", role: "dialog", "aria-modal": "false",
+    "aria-labelledby": "shopdesk-title", hidden: true, "data-testid": "shopdesk-panel" },
+    [header, alertBox, log, typing, form]);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submitInput();
+    }
+  });
+  input.addEventListener("input", function () {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  });
+  panel.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { e.stopPropagation(); close(); }
+  });
+
+  // ---- panel state, unread badge ------------------------------------------------------------------------
+  function open() {
+    state.isOpen = true;
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    host.setAttribute("data-open", "true");
+    setUnread(0);
+    try { sessionStorage.setItem(KEY + "open", "1"); } catch (e) { /* ignore */ }
+    scrollToEnd();
+    input.focus();
+  }
+
+  function close() {
+    state.isOpen = false;
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    host.removeAttribute("data-open");
+    try { sessionStorage.removeItem(KEY + "open"); } catch (e) { /* ignore */ }
+    launcher.focus();
+  }
+
+  function toggle() { if (state.isOpen) close(); else open(); }
+
+  function setUnread(n) {
+    state.unread = n;
+    store.set("unread", n);
+    badge.hidden = n <= 0;
+    badge.textContent = n > 9 ? "9+" : String(n);
+    launcher.setAttribute("aria-label", n > 0 ? t("open") + " — " + t("unread", { n: n }) : t("open"));
+  }
+
+  function noteIncoming(count) {
+    if (!state.isOpen || document.hidden) setUnread(state.unread + count);
+  }
+
+  function showAlert(message, action) {
+    alertBox.textContent = "";
+    alertBox.appendChild(el("span", { text: message }));
+    if (action) alertBox.appendChild(el("button", { type: "button", className: "sd-alert-action", text: action.label,
+      onclick: action.run }));
+    alertBox.appendChild(el("button", { type: "button", className: "sd-alert-dismiss", "aria-label": t("dismiss"),
+      text: "×", onclick: clearAlert }));
+    alertBox.hidden = false;
+  }
+
+  function clearAlert() { alertBox.hidden = true; alertBox.textContent = ""; }
+
+  function setConnection(name, detail) {
+    state.connection = name;
+    status.setAttribute("data-state", name);
+    host.setAttribute("data-connection", name);
+    var label = { online: t("online"), connecting: t("connecting"), offline: t("offline"),
+      reconnecting: t("reconnecting", { n: state.attempt || 1 }), unreachable: t("unreachable") }[name] || name;
+    statusText.textContent = detail || label;
+    refreshPendingLabels();
+  }
+
+  // ---- rendering ---------------------------------------------------------------------------------------
+  function formatTime(ms) {
+    try {
+      return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : undefined, { hour: "2-digit", minute: "2-digit" })
+        .format(new Date(ms));
+    } catch (e) { return ""; }
+  }
+
+  function timeNode(ms) {
+    return el("time", { className: "sd-time", datetime: new Date(ms).toISOString(), text: formatTime(ms) });
+  }
+
+  function row(role, ms, content, extraClass) {
+    var wrapper = el("div", { className: "sd-row sd-" + role + (extraClass ? " " + extraClass : ""),
+      "data-role": role });
+    var label = el("span", { className: "sd-visually-hidden", text: (role === "user" ? t("you") : t("assistant")) + ": " });
+    var bubble = el("div", { className: "sd-bubble" }, [label].concat(content));
+    wrapper.appendChild(bubble);
+    var meta = el("div", { className: "sd-meta" }, [timeNode(ms)]);
+    wrapper.appendChild(meta);
+    return wrapper;
+  }
+
+  function disableQuickReplies() {
+    Array.prototype.forEach.call(log.querySelectorAll(".sd-quick-replies button"), function (b) {
+      b.disabled = true;
+    });
+  }
+
+  function imageNode(url, alt) {
+    var href = safeUrl(url, false);
+    if (!href) return null;
+    var img = el("img", { className: "sd-image", src: href, alt: alt, loading: "lazy" });
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, [img]);
+  }
+
+  function formatPrice(amount, currency) {
+    var number = Number(amount);
+    if (!isFinite(number)) return String(amount || "");
+    try {
+      return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-GB", { style: "currency", currency: currency || "GBP" })
+        .format(number);
+    } catch (e) { return String(amount); }
+  }
+
+  function carouselNode(part) {
+    var list = el("ul", { className: "sd-cards", role: "list" });
+    part.products.forEach(function (p) {
+      if (!p || typeof p !== "object") return;
+      var card = el("li", { className: "sd-card", "data-testid": "shopdesk-card" });
+      var src = p.image_url ? safeUrl(p.image_url, false) : null;
+      if (src) card.appendChild(el("img", { className: "sd-card-image", src: src, alt: String(p.name || ""), loading: "lazy" }));
+      card.appendChild(el("h3", { className: "sd-card-name", text: String(p.name || p.sku || "") }));
+      if (p.price !== undefined && p.price !== null) {
+        card.appendChild(el("p", { className: "sd-card-price", text: formatPrice(p.price, p.currency) }));
+      }
+      if (p.reason) card.appendChild(el("p", { className: "sd-card-reason", text: String(p.reason) }));
+      var actions = el("div", { className: "sd-card-actions" });
+      buttonsOf(p.buttons).forEach(function (b) {
+        actions.appendChild(el("button", { type: "button", className: "sd-card-button", text: b.title,
+          onclick: function () { send(b.payload, { display: b.title }); } }));
+      });
+      card.appendChild(actions);
+      list.appendChild(card);
+    });
+    var scrollBy = function (direction) {
+      return function () { list.scrollBy({ left: direction * (list.clientWidth * 0.8), behavior: "smooth" }); };
+    };
+    return el("div", { className: "sd-carousel", role: "region", "aria-label": t("products"),
+      "data-testid": "shopdesk-carousel" }, [
+      el("button", { type: "button", className: "sd-scroll sd-scroll-prev", "aria-label": t("previous"),
+        onclick: scrollBy(-1) }, [el("span", { "aria-hidden": "true", text: "‹" })]),
+      list,
+      el("button", { type: "button", className: "sd-scroll sd-scroll-next", "aria-label": t("next"),
+        onclick: scrollBy(1) }, [el("span", { "aria-hidden": "true", text: "›" })])
+    ]);
+  }
+
+  function renderBotPart(part, ms) {
+    var node;
+    if (part.kind === "text") {
+      var content = [renderMarkdown(part.text)];
+      node = row("bot", ms, content);
+      if (part.buttons && part.buttons.length) {
+        var group = el("div", { className: "sd-quick-replies", role: "group" });
+        part.buttons.forEach(function (b) {
+          group.appendChild(el("button", { type: "button", className: "sd-quick-reply", text: b.title,
+            "data-testid": "shopdesk-quick-reply", onclick: function () { send(b.payload, { display: b.title }); } }));
+        });
+        node.insertBefore(group, node.lastChild);
+      }
+    } else if (part.kind === "image") {
+      var image = imageNode(part.url, t("imageAlt"));
+      if (!image) return null;
+      node = row("bot", ms, [image], "sd-media");
+    } else if (part.kind === "carousel") {
+      node = el("div", { className: "sd-row sd-bot sd-wide", "data-role": "bot" },
+        [carouselNode(part), el("div", { className: "sd-meta" }, [timeNode(ms)])]);
+    }
+    if (node) appendToLog(node);
+    return node;
+  }
+
+  function renderUser(item, ms, pending) {
+    disableQuickReplies();
+    var content = [];
+    if (item.image) {
+      var image = imageNode(item.image, t("yourImage"));
+      if (image) content.push(image);
+    }
+    if (item.text) content.push(renderMarkdownPlain(item.text));
+    var node = row("user", ms, content, item.image ? "sd-media" : "");
+    if (item.id) node.setAttribute("data-message-id", item.id);
+    if (pending) {
+      node.classList.add("sd-pending");
+      node.querySelector(".sd-meta").appendChild(el("span", { className: "sd-delivery" }));
+    }
+    appendToLog(node);
+    refreshPendingLabels();
+    return node;
+  }
+
+  // User text is shown exactly as typed (no Markdown), still only via textContent.
+  function renderMarkdownPlain(text) {
+    return el("div", { className: "sd-md sd-plain", text: text });
+  }
+
+  function refreshPendingLabels() {
+    Array.prototype.forEach.call(log.querySelectorAll(".sd-pending .sd-delivery"), function (span) {
+      span.textContent = state.connection === "online" ? t("sending") : t("queued");
+    });
+  }
+
+  function markDelivered(id) {
+    var node = log.querySelector('[data-message-id="' + id + '"]');
+    if (!node) return;
+    node.classList.remove("sd-pending");
+    var label = node.querySelector(".sd-delivery");
+    if (label) label.textContent = t("sent");
+  }
+
+  function appendToLog(node) {
+    log.appendChild(node);
+    scrollToEnd();
+  }
+
+  function scrollToEnd() {
+    requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
+  }
+
+  function showTyping(on) {
+    clearTimeout(state.typingTimer);
+    typing.hidden = !on;
+    if (on) {
+      state.typingTimer = setTimeout(function () { typing.hidden = true; }, config.typingTimeoutMs);
+      scrollToEnd();
+    }
+  }
+
+  // ---- the conversation ----------------------------------------------------------------------------------
+  function persistOutbox() { store.set("outbox", state.outbox); }
+
+  function outboxForConversation() {
+    return state.outbox.filter(function (item) { return item.cid === state.conversationId; });
+  }
+
+  function send(text, options) {
+    options = options || {};
+    text = String(text || "").trim();
+    if (!text || !state.conversationId) return null;
+    var item = { id: uuid(), cid: state.conversationId, text: text, ts: Date.now(),
+      display: options.display === undefined ? null : options.display, metadata: options.metadata || {} };
+    state.outbox.push(item);
+    persistOutbox();
+    renderUser({ id: item.id, text: item.display === null ? item.text : item.display,
+      image: item.metadata.attachment ? item.metadata.attachment.url : null }, item.ts, true);
+    flushOutbox();
+    return item.id;
+  }
+
+  function submitInput() {
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    input.style.height = "auto";
+    send(text);
+    input.focus();
+  }
+
+  function messageMetadata(item) {
+    var metadata = Object.assign({}, item.metadata);
+    if (item.display !== null && item.display !== undefined) metadata.display_text = item.display;
+    if (state.session && state.session.customer_token) metadata.customer_token = state.session.customer_token;
+    metadata.client = { widget: VERSION, lang: lang, page: location.pathname };
+    return metadata;
+  }
+
+  // Send queued messages one at a time, in order; each waits for the server's acknowledgement.
+  function flushOutbox() {
+    var socket = state.socket;
+    if (!socket || !socket.connected || state.syncing || state.connection !== "online") return;
+    var item = outboxForConversation().filter(function (i) { return !state.inFlight[i.id]; })[0];
+    if (!item || Object.keys(state.inFlight).length) return;
+    state.inFlight[item.id] = true;
+    showTyping(true);
+    var metadata = messageMetadata(item);
+    var payload = { message: item.text, session_id: item.cid, message_id: item.id, customData: metadata,
+      metadata: metadata };
+    socket.timeout(config.ackTimeoutMs).emit("user_uttered", payload, function (err) {
+      delete state.inFlight[item.id];
+      if (err) {             // no acknowledgement: keep it queued, try again (the server drops repeats)
+        setTimeout(flushOutbox, 1500);
+        return;
+      }
+      state.outbox = state.outbox.filter(function (i) { return i.id !== item.id; });
+      persistOutbox();
+      markDelivered(item.id);
+      flushOutbox();
+    });
+  }
+
+  function onBotMessage(msg) {
+    var parts = partsFromLive(msg);
+    if (!parts.length) return;
+    if (state.syncing) { state.syncBuffer = state.syncBuffer.concat(parts); return; }
+    showTyping(false);
+    parts.forEach(function (p) { renderBotPart(p, Date.now()); });
+    noteIncoming(parts.length);
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+    if (options.method && options.method !== "GET" && state.session) headers["X-ShopDesk-CSRF"] = state.session.csrf_token;
+    return fetch(config.server + path, { method: options.method || "GET", body: options.body, headers: headers,
+      credentials: "include" }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) {
+          var error = new Error(body.error || ("HTTP " + response.status));
+          error.status = response.status;
+          throw error;
+        }
+        return body;
+      });
+    });
+  }
+
+  // The server's transcript replaces what is shown; unacknowledged messages it already has are dropped
+  // from the outbox (their ack was lost), live messages that arrived meanwhile are kept only if new.
+  function syncHistory() {
+    state.syncing = true;
+    state.syncBuffer = [];
+    return api("/api/history").then(function (body) {
+      if (body.conversation_id && body.conversation_id !== state.conversationId) adoptConversation(body.conversation_id);
+      log.textContent = "";
+      var known = {};
+      var botSignatures = [];
+      (body.messages || []).forEach(function (m) {
+        var ms = m.timestamp ? m.timestamp * 1000 : Date.now();
+        partsFromHistory(m).forEach(function (part) {
+          if (part.kind === "user") {
+            if (part.id) known[part.id] = true;
+            renderUser(part, ms, false);
+          } else {
+            botSignatures.push(signature(part));
+            renderBotPart(part, ms);
+          }
+        });
+      });
+      var before = state.outbox.length;
+      state.outbox = state.outbox.filter(function (i) { return !known[i.id]; });
+      if (state.outbox.length !== before) persistOutbox();
+      outboxForConversation().forEach(function (i) {
+        renderUser({ id: i.id, text: i.display === null ? i.text : i.display,
+          image: i.metadata && i.metadata.attachment ? i.metadata.attachment.url : null }, i.ts, true);
+      });
+      return botSignatures;
+    }, function (error) {
+      if (error.status !== 503 || log.childElementCount) return null;
+      showAlert(t("historyError"));
+      return null;
+    }).then(function (botSignatures) {
+      var buffered = state.syncBuffer;
+      state.syncing = false;
+      state.syncBuffer = [];
+      var tail = (botSignatures || []).slice(-buffered.length);
+      var fresh = buffered.filter(function (part) {
+        var at = tail.indexOf(signature(part));
+        if (at === -1) return true;
+        tail.splice(at, 1);
+        return false;
+      });
+      if (fresh.length) { showTyping(false); fresh.forEach(function (p) { renderBotPart(p, Date.now()); }); noteIncoming(fresh.length); }
+      flushOutbox();
+    });
+  }
+
+  function adoptConversation(id) {
+    state.conversationId = id;
+    store.set("conversation", id);
+  }
+
+  function newConversation() {
+    return api("/api/conversations", { method: "POST" }).then(function (body) {
+      state.outbox = state.outbox.filter(function (i) { return i.cid !== state.conversationId; });
+      persistOutbox();
+      adoptConversation(body.conversation_id);
+      log.textContent = "";
+      showTyping(false);
+      clearAlert();
+      setUnread(0);
+      appendToLog(el("p", { className: "sd-notice", text: t("newConversationDone") }));
+      if (state.socket) { state.socket.disconnect(); state.socket.connect(); }
+      input.focus();
+    }, function (error) { showAlert(error.message); });
+  }
+
+  // ---- image attachments -----------------------------------------------------------------------------------
+  function onFileChosen() {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) return;
+    var limits = (state.session && state.session.upload) || { max_bytes: 5242880, types: [] };
+    if (limits.types.length && limits.types.indexOf(file.type) === -1) { showAlert(t("uploadType")); return; }
+    if (file.size > limits.max_bytes) {
+      showAlert(t("uploadTooBig", { mb: Math.round(limits.max_bytes / 1048576) }));
+      return;
+    }
+    var body = new FormData();
+    body.append("image", file, file.name);
+    setBusy(true, t("uploading"));
+    api("/api/attachments", { method: "POST", body: body }).then(function (saved) {
+      setBusy(false);
+      send(config.attachmentPayload, { display: "", metadata: { attachment: { type: "image", url: saved.url,
+        id: saved.id, return_request_id: saved.return_request_id } } });
+    }, function (error) {
+      setBusy(false);
+      showAlert(t("uploadFailed", { error: error.message }));
+    });
+  }
+
+  function setBusy(on, message) {
+    attachButton.disabled = on;
+    if (on) appendToLog(el("p", { className: "sd-notice sd-busy", text: message }));
+    else Array.prototype.forEach.call(log.querySelectorAll(".sd-busy"), function (n) { n.remove(); });
+  }
+
+  // ---- connection ------------------------------------------------------------------------------------------
+  function loadSocketClient() {
+    if (window.io) return Promise.resolve(window.io);
+    return new Promise(function (resolve, reject) {
+      var tag = document.createElement("script");
+      tag.src = config.server + "/widget/vendor/socket.io.min.js";
+      tag.async = true;
+      tag.onload = function () { window.io ? resolve(window.io) : reject(new Error("socket.io client missing")); };
+      tag.onerror = function () { reject(new Error("socket.io client missing")); };
+      document.head.appendChild(tag);
+    });
+  }
+
+  function connect(io) {
+    var info = state.session.socket || {};
+    var socket = io(config.socketUrl || info.url, {
+      path: config.socketPath || info.path || "/socket.io/",
+      transports: ["websocket", "polling"],
+      reconnection: true, reconnectionDelay: 1000, reconnectionDelayMax: 15000, randomizationFactor: 0.5,
+      timeout: 10000
+    });
+    state.socket = socket;
+    socket.on("connect", function () {
+      state.attempt = 0;
+      setConnection("connecting");
+      socket.emit("session_request", { session_id: state.conversationId });
+    });
+    socket.on("session_confirm", function (sessionId) {
+      var id = typeof sessionId === "string" ? sessionId : sessionId && sessionId.session_id;
+      if (id && id !== state.conversationId) return;   // a stale confirm from before "new conversation"
+      clearAlert();
+      setConnection("online");
+      syncHistory();
+    });
+    socket.on("bot_uttered", onBotMessage);
+    socket.on("disconnect", function (reason) {
+      state.inFlight = {};
+      if (reason === "io client disconnect") return;
+      setConnection(navigator.onLine === false ? "offline" : "reconnecting");
+    });
+    socket.on("connect_error", function () {
+      setConnection(navigator.onLine === false ? "offline" : (state.attempt >= 3 ? "unreachable" : "reconnecting"));
+      if (state.attempt >= 3) showAlert(t("unreachable"), { label: t("retry"), run: function () { socket.connect(); } });
+    });
+    socket.io.on("reconnect_attempt", function (n) {
+      state.attempt = n;
+      if (state.connection !== "offline") setConnection(n >= 3 ? "unreachable" : "reconnecting");
+    });
+  }
+
+  window.addEventListener("offline", function () { setConnection("offline"); });
+  window.addEventListener("online", function () {
+    if (state.socket && !state.socket.connected) { setConnection("reconnecting"); state.socket.connect(); }
+  });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && state.isOpen) setUnread(0); });
+
+  function start() {
+    (document.body || document.documentElement).appendChild(host);
+    setUnread(state.unread);
+    var wasOpen = false;
+    try { wasOpen = sessionStorage.getItem(KEY + "open") === "1"; } catch (e) { /* ignore */ }
+    if (config.open || wasOpen) open();
+    api("/api/session").then(function (session) {
+      state.session = session;
+      if (session.conversation_id !== state.conversationId) adoptConversation(session.conversation_id);
+      host.setAttribute("data-conversation-id", state.conversationId);
+      return loadSocketClient().then(connect);
+    }).catch(function (error) {
+      setConnection("unreachable");
+      showAlert(t("unreachable") + " (" + error.message + ")", { label: t("retry"), run: function () { location.reload(); } });
+    });
+  }
+
+  window.ShopDesk = {
+    version: VERSION,
+    open: open, close: close, toggle: toggle,
+    send: function (text) { return send(text); },
+    newConversation: newConversation,
+    renderMarkdown: renderMarkdown,
+    state: function () {
+      return { connection: state.connection, conversationId: state.conversationId, outbox: outboxForConversation().length,
+        unread: state.unread, open: state.isOpen };
+    },
+    // For tests and shop integrations that want to simulate losing the connection.
+    disconnect: function () { if (state.socket) { state.socket.disconnect(); setConnection("offline"); } },
+    reconnect: function () { if (state.socket) { setConnection("reconnecting"); state.socket.connect(); } }
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
