@@ -1,0 +1,130 @@
+"""Real conversations over Rasa's REST channel: Rasa server + action server processes + store database.
+
+Order numbers and emails come from the real Online Retail sample seeded with seed 7 (tests/conftest.py);
+test_demo_orders_are_as_expected fails first, and clearly, if the seed or the data ever change.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from runtime.chat_client import send_message
+from store.db import make_engine
+from store.models import Customer, Order
+from store.tokens import issue_customer_token
+
+pytestmark = pytest.mark.slow
+
+CANCEL_ME = ("581146", "jeffrey.wright@example.com")  # processing
+SHIPPED = ("580289", "fiona.rose@example.com")
+TRACK_ME = ("580291", "barry.jones2@example.com")  # shipped
+TOKEN_CUSTOMER, TOKEN_ORDER, OTHERS_ORDER = 14085, "581144", "581147"  # amanda.roberts; gerard.kelly's
+
+
+def chat(stack, sender: str, text: str, metadata: dict | None = None) -> str:
+    return "\n".join(m.get("text") or "" for m in send_message(stack.rasa_url, sender, text, metadata))
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def order_status(url: str, number: str) -> str:
+    engine = make_engine(url)
+    with Session(engine) as s:
+        status = s.scalar(select(Order.status).where(Order.number == number))
+    engine.dispose()
+    return status.value
+
+
+def test_demo_orders_are_as_expected(demo_store_url: str) -> None:
+    engine = make_engine(demo_store_url)
+    with Session(engine) as s:
+        rows = {o.number: (o.status.value, o.customer.email) for o in
+                s.scalars(select(Order).where(Order.number.in_([CANCEL_ME[0], SHIPPED[0], TRACK_ME[0]])))}
+        token_customer = s.get(Customer, TOKEN_CUSTOMER)
+        others = s.scalar(select(Order).where(Order.number == OTHERS_ORDER))
+        assert token_customer is not None and others.customer_id != TOKEN_CUSTOMER
+    engine.dispose()
+    assert rows == {CANCEL_ME[0]: ("processing", CANCEL_ME[1]), SHIPPED[0]: ("shipped", SHIPPED[1]),
+                    TRACK_ME[0]: ("shipped", TRACK_ME[1])}
+
+
+def test_order_details_only_after_identity_is_proved(shop_stack) -> None:
+    sender = new_sender()
+    reply = chat(shop_stack, sender, f"where is my order {TRACK_ME[0]}")
+    assert "email" in reply.lower() and "Royal Mail" not in reply and "tracking" not in reply.lower()
+    reply = chat(shop_stack, sender, "someone.else@example.com")
+    assert "couldn't find an order with that number and email" in reply
+    assert chat(shop_stack, sender, TRACK_ME[0])  # asked for the order again
+    reply = chat(shop_stack, sender, TRACK_ME[1])
+    assert "on its way" in reply and "tracking number" in reply
+
+
+def test_cancel_processing_order_for_real(shop_stack) -> None:
+    sender = new_sender()
+    chat(shop_stack, sender, f"I want to cancel order {CANCEL_ME[0]}")
+    reply = chat(shop_stack, sender, CANCEL_ME[1])
+    assert f"cancel order {CANCEL_ME[0]}" in reply
+    assert order_status(shop_stack.database_url, CANCEL_ME[0]) == "processing"
+    reply = chat(shop_stack, sender, "/affirm")
+    assert "is cancelled" in reply
+    assert order_status(shop_stack.database_url, CANCEL_ME[0]) == "cancelled"
+
+
+def test_refuses_to_cancel_shipped_order(shop_stack) -> None:
+    sender = new_sender()
+    chat(shop_stack, sender, f"please cancel my order {SHIPPED[0]}")
+    reply = chat(shop_stack, sender, SHIPPED[1])
+    assert "already shipped" in reply
+    assert order_status(shop_stack.database_url, SHIPPED[0]) == "shipped"
+
+
+def test_signed_token_identifies_customer_but_not_for_others_orders(shop_stack) -> None:
+    metadata = {"customer_token": issue_customer_token(TOKEN_CUSTOMER, shop_stack.env()["SHOPDESK_SIGNING_KEY"])}
+    sender = new_sender()
+    reply = chat(shop_stack, sender, f"where is order {TOKEN_ORDER}", metadata)
+    assert TOKEN_ORDER in reply and "email" not in reply.lower()
+    reply = chat(shop_stack, new_sender(), f"where is order {OTHERS_ORDER}", metadata)
+    assert f"couldn't find an order {OTHERS_ORDER}" in reply
+    reply = chat(shop_stack, new_sender(), "show me my recent orders", metadata)
+    assert TOKEN_ORDER in reply and OTHERS_ORDER not in reply
+
+
+def test_repeated_failures_are_throttled(shop_stack) -> None:
+    sender = new_sender()
+    chat(shop_stack, sender, f"track order {TRACK_ME[0]}")
+    replies = []
+    for attempt in range(3):
+        replies.append(chat(shop_stack, sender, f"guess{attempt}@example.com"))
+        if attempt < 2:
+            chat(shop_stack, sender, TRACK_ME[0])
+    assert "paused order look-ups" in replies[-1]
+    chat(shop_stack, sender, f"track order {TRACK_ME[0]}")
+    reply = chat(shop_stack, sender, TRACK_ME[1])  # even the right email, while locked
+    assert "Too many unsuccessful attempts" in reply and "tracking number" not in reply
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "didn't get any text"),
+    ("   ", "didn't get any text"),
+    ("x" * 10_000, "too long"),
+    ("\x00\x01\x02binary\x03\x04", "file or garbled"),
+    ("¿Dónde está mi pedido? Quiero saber cuándo llega", "only help in English"),
+    ("我的订单在哪里", "only help in English"),
+])
+def test_bad_input_gets_a_clear_reply(shop_stack, text: str, expected: str) -> None:
+    assert expected in chat(shop_stack, new_sender(), text)
+
+
+def test_rasa_http_api_requires_the_token(shop_stack) -> None:
+    import requests
+
+    url = f"{shop_stack.rasa_url}/conversations/anyone/tracker"
+    assert requests.get(url, timeout=10).status_code in (401, 403)
+    token = shop_stack.env()["RASA_AUTH_TOKEN"]
+    assert requests.get(url, params={"token": token}, timeout=10).status_code == 200
