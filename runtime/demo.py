@@ -42,6 +42,9 @@ def main() -> int:
 
     config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port)
     stack = shopdesk_stack(config)
+    # Ctrl-C and SIGTERM both end in `finally: stack.stop()`, even when started from a script that
+    # ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("Starting the action server and the Rasa server (first start takes a minute)...")
     try:
@@ -59,7 +62,7 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        print("\nStopping...")
+        print("\nStopping...", flush=True)
         stack.stop()
     return 0
 
