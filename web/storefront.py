@@ -36,6 +36,11 @@ def product_image(sku: str) -> Response:
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status=204)
+
+
 @bp.get("/signin")
 def signin_form() -> str:
     with store_session() as s:

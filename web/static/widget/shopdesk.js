@@ -148,6 +148,28 @@
     return node;
   }
 
+  var ICONS = {
+    attach: "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z",
+    send: "M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z",
+    plus: "M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z",
+    close: "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z",
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"
+  };
+
+  function icon(name) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "sd-icon");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function safeUrl(raw, allowMail) {
     if (typeof raw !== "string" || !raw.trim()) return null;
     try {
@@ -199,26 +221,35 @@
 
   var LIST_ITEM = /^\s*(?:([-*+•])|(\d{1,3})[.)])\s+(.*)$/;
 
+  // Blocks are separated by blank lines; inside a block, runs of list lines become a list and other runs
+  // become a paragraph with line breaks ("Your orders:\n- 1\n- 2" is a paragraph followed by a list).
   function renderMarkdown(text) {
     var root = el("div", { className: "sd-md" });
     String(text || "").replace(/\r\n?/g, "\n").split(/\n{2,}/).forEach(function (block) {
-      var lines = block.split("\n").filter(function (l) { return l.trim() !== ""; });
-      if (!lines.length) return;
-      var items = lines.map(function (l) { return LIST_ITEM.exec(l); });
-      if (items.every(Boolean)) {
-        var ordered = !!items[0][2];
-        var list = el(ordered ? "ol" : "ul");
-        if (ordered && items[0][2] !== "1") list.setAttribute("start", items[0][2]);
-        items.forEach(function (m) { var li = el("li"); appendInline(li, m[3], 0); list.appendChild(li); });
-        root.appendChild(list);
-        return;
-      }
-      var p = el("p");
-      lines.forEach(function (line, i) {
-        if (i) p.appendChild(el("br"));
-        appendInline(p, line, 0);
+      var run = null;
+      block.split("\n").forEach(function (line) {
+        if (!line.trim()) return;
+        var item = LIST_ITEM.exec(line);
+        if (item) {
+          var ordered = !!item[2];
+          if (!run || run.kind !== (ordered ? "ol" : "ul")) {
+            run = { kind: ordered ? "ol" : "ul", node: el(ordered ? "ol" : "ul") };
+            if (ordered && item[2] !== "1") run.node.setAttribute("start", item[2]);
+            root.appendChild(run.node);
+          }
+          var li = el("li");
+          appendInline(li, item[3], 0);
+          run.node.appendChild(li);
+          return;
+        }
+        if (!run || run.kind !== "p") {
+          run = { kind: "p", node: el("p") };
+          root.appendChild(run.node);
+        } else {
+          run.node.appendChild(el("br"));
+        }
+        appendInline(run.node, line, 0);
       });
-      root.appendChild(p);
     });
     return root;
   }
@@ -285,7 +316,7 @@
   var launcher = el("button", {
     type: "button", className: "sd-launcher", "aria-label": t("open"), "aria-expanded": "false",
     "aria-controls": panelId, "data-testid": "shopdesk-launcher", onclick: function () { toggle(); }
-  }, [el("span", { className: "sd-launcher-icon", "aria-hidden": "true" }), badge]);
+  }, [icon("chat"), el("span", { className: "sd-launcher-close", "aria-hidden": "true" }, [icon("close")]), badge]);
 
   var statusDot = el("span", { className: "sd-dot", "aria-hidden": "true" });
   var statusText = el("span", { className: "sd-status-text", text: t("connecting") });
@@ -297,11 +328,11 @@
   var newButton = el("button", {
     type: "button", className: "sd-icon-button sd-new", "aria-label": t("newConversation"), title: t("newConversation"),
     "data-testid": "shopdesk-new", onclick: function () { newConversation(); }
-  }, [el("span", { "aria-hidden": "true", text: "+" })]);
+  }, [icon("plus")]);
   var closeButton = el("button", {
     type: "button", className: "sd-icon-button sd-close", "aria-label": t("close"), title: t("close"),
     onclick: function () { close(); }
-  }, [el("span", { "aria-hidden": "true", text: "×" })]);
+  }, [icon("close")]);
   var header = el("header", { className: "sd-header" }, [
     avatar,
     el("div", { className: "sd-heading" }, [
@@ -325,9 +356,9 @@
     "aria-label": t("messageLabel"), "data-testid": "shopdesk-input" });
   var attachButton = el("button", { type: "button", className: "sd-icon-button sd-attach", "aria-label": t("attach"),
     title: t("attach"), "data-testid": "shopdesk-attach", onclick: function () { fileInput.click(); } },
-    [el("span", { "aria-hidden": "true", text: "📎" })]);
+    [icon("attach")]);
   var sendButton = el("button", { type: "submit", className: "sd-send", "aria-label": t("send"),
-    "data-testid": "shopdesk-send" }, [el("span", { "aria-hidden": "true", text: "➤" })]);
+    "data-testid": "shopdesk-send" }, [icon("send")]);
   var form = el("form", { className: "sd-composer", onsubmit: function (e) { e.preventDefault(); submitInput(); } },
     [attachButton, fileInput, input, sendButton]);
 
