@@ -7,12 +7,16 @@ period by the benchmark, never on its test period; the defaults below are the tu
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 from tqdm import tqdm
 
 from recommender import text
@@ -20,6 +24,24 @@ from recommender.collaborative import LEARNERS, Als, Collaborative, Ease
 from recommender.data import History
 
 DAY_S = 86400.0
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_THREADPOOLS = ThreadpoolController()
+
+
+def one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a request's small matrix products on one BLAS thread.
+
+    Measured on this 2-core machine under load: a 300-purchase customer's scores take p50 60 ms with
+    OpenBLAS's two threads handing off, 0.5 ms with one. Training (large products) keeps all threads.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _THREADPOOLS.limit(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -36,7 +58,7 @@ class Params:
     trend_half_life_days: float = 45.0     # recency of the popularity prior in personal scores
     popular_half_life_days: float = 45.0   # recency of the "popular" list (cold start, no history)
     country_weight: float = 0.5       # cold start: share of the customer's country in popularity
-    similar_content_weight: float = 1.0    # "more like this": looks alike vs bought alike
+    similar_content_weight: float = 3.0    # "more like this": looks alike vs bought alike (judged by eye)
     text_word_weight: float = 0.5     # exact words vs meaning in free-text requests
     text_min_score: float = 0.35      # below this a product does not "match" the request
     personal_text_weight: float = 0.3  # how much a known customer's taste reorders text matches
@@ -94,6 +116,7 @@ class HybridModel:
         order = sorted(best)
         return np.asarray(order, dtype=np.int64), np.asarray([best[i] for i in order], dtype=np.float32)
 
+    @one_blas_thread
     def personal_scores(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Blend of collaborative score, similarity to the purchases' names, and current popularity."""
         p = self.params
@@ -118,12 +141,14 @@ class HybridModel:
         p = self.params
         return collaborative + p.content_weight * content + p.popularity_weight * self.trending[None, :]
 
+    @one_blas_thread
     def because(self, items: np.ndarray, weights: np.ndarray, target: int) -> int:
         """The purchase (a product index from `items`) that most explains recommending `target`."""
         pull = _unit_max(self.collaborative.pull(items, target)) * weights
         pull = pull + self.params.content_weight * (self.embeddings[items] @ self.embeddings[target]) * weights
         return int(items[int(np.argmax(pull))])
 
+    @one_blas_thread
     def popularity(self, country: str | None = None) -> np.ndarray:
         """What sells now, leaning towards the customer's country when it is known (cold start)."""
         local = self.country_popular.get(country or "")
@@ -132,6 +157,7 @@ class HybridModel:
         w = self.params.country_weight
         return (1 - w) * self.popular + w * local
 
+    @one_blas_thread
     def similar_scores(self, item: int) -> np.ndarray:
         """Products like `item`: looks alike (name meaning) plus bought alike (collaborative)."""
         collaborative = _unit_max(self.collaborative.item_scores(item))
@@ -140,6 +166,7 @@ class HybridModel:
         scores[item] = -np.inf
         return scores
 
+    @one_blas_thread
     def together_scores(self, items: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Frequently bought together with a basket: same-order co-occurrence (lift-normalised).
 
@@ -154,6 +181,7 @@ class HybridModel:
         scores[basket_items] = 0.0
         return scores, evidence
 
+    @one_blas_thread
     def text_scores(self, query_vector: np.ndarray, query_words: list[str]) -> np.ndarray:
         """How well each product name matches a request: meaning plus the share of its words present."""
         scores = self.embeddings @ query_vector

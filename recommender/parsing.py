@@ -10,10 +10,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 _NUMBER = re.compile(r"(\d+(?:[.,]\d{1,2})?)")
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-                 "hundred": 100, "a hundred": 100}
+_NUMBER_WORDS = {"fiver": 5, "tenner": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                 "seven": 7, "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30,
+                 "forty": 40, "fifty": 50, "hundred": 100}
 _LOWER_BOUND = re.compile(r"\b(over|above|more than|at least|from|min(imum)?|upwards of|starting at)\b")
+_CAPPED = re.compile(r"\b(nothing|no|not|never)\s+(over|above|more than)\b")
 MAX_PRICE = Decimal("100000")
 
 
@@ -43,7 +44,7 @@ def price_range(text: str | None) -> tuple[Decimal | None, Decimal | None]:
     if len(numbers) >= 2:
         low, high = sorted(numbers[:2])
         return low, high
-    if _LOWER_BOUND.search(lowered):
+    if _LOWER_BOUND.search(lowered) and not _CAPPED.search(lowered):
         return numbers[0], None
     return None, numbers[0]
 
