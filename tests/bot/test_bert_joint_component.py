@@ -1,0 +1,198 @@
+"""BertJointClassifier through real Rasa: train_nlu -> model archive -> Agent.load -> parse, and `rasa test nlu`.
+
+A toy data set and a tiny config (upper two blocks fine-tuned, short sequences, a few epochs) keep this under a
+minute on two busy cores while still exercising the real training loop, persistence and inference path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+pytestmark = pytest.mark.slow
+
+TOY_NLU = """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hello
+    - hi there
+    - good morning
+    - hey
+    - hiya
+    - good evening
+    - howdy
+    - hello bot
+    - hey hey
+    - morning!
+- intent: track_order
+  examples: |
+    - where is my order [12345](order_id)
+    - track order [99881](order_id) please
+    - status of order [55512](order_id)
+    - has order [7781](order_id) shipped yet
+    - where is package [44321](order_id)
+    - when will order [10101](order_id) arrive
+    - i want to track [66612](order_id)
+    - any news on my parcel [90909](order_id)
+    - is order [31337](order_id) on its way
+    - track [4242](order_id)
+- intent: out_of_scope
+  examples: |
+    - what is the weather tomorrow
+    - tell me a recipe for pancakes
+    - who won the football game
+    - how tall is mount everest
+    - play some music
+    - what's the capital of france
+    - set an alarm for 7am
+    - how do i bake bread
+    - will it rain today
+    - tell me a joke about cats
+"""
+
+TINY_CONFIG = """recipe: default.v1
+language: en
+assistant_id: bert_joint_test
+pipeline:
+  - name: WhitespaceTokenizer
+  - name: bot.nlu.bert_joint.BertJointClassifier
+    epochs: 6
+    max_length: 32
+    batch_size: 8
+    freeze_layers: 4
+    learning_rate: 0.0003
+    head_learning_rate: 0.005
+    label_smoothing: 0.0
+    typo_probability: 0.0
+    validation_fraction: 0.0
+    show_progress_bar: false
+  - name: EntitySynonymMapper
+  - name: FallbackClassifier
+    threshold: 0.3
+    ambiguity_threshold: 0.0
+policies: []
+"""
+
+
+@pytest.fixture(scope="module")
+def toy_project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("bert_joint")
+    (root / "nlu.yml").write_text(TOY_NLU)
+    (root / "config.yml").write_text(TINY_CONFIG)
+    return root
+
+
+@pytest.fixture(scope="module")
+def model_archive(toy_project) -> Path:
+    from rasa.model_training import train_nlu
+
+    archive = train_nlu(str(toy_project / "config.yml"), str(toy_project / "nlu.yml"), str(toy_project / "models"))
+    assert archive, "rasa did not produce a model"
+    return Path(archive)
+
+
+@pytest.fixture(scope="module")
+def agent(model_archive):
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(model_archive))
+
+
+def parse(agent, text: str) -> dict:
+    return asyncio.run(agent.parse_message(text))
+
+
+def test_fine_tuned_weights_travel_inside_the_rasa_archive(model_archive):
+    with tarfile.open(model_archive) as archive:
+        names = archive.getnames()
+    weights = [n for n in names if n.endswith("weights.pt")]
+    assert weights and any(n.endswith("meta.json") for n in names)
+    assert any(n.endswith("encoder/config.json") for n in names) and any(n.endswith("tokenizer.json") for n in names)
+    with tarfile.open(model_archive) as archive:
+        meta_name = next(n for n in names if n.endswith("meta.json"))
+        meta = json.load(archive.extractfile(meta_name))
+    assert meta["intents"] == ["greet", "out_of_scope", "track_order"]
+    assert meta["tag_names"] == ["O", "B-order_id", "I-order_id"]
+
+
+def test_loaded_model_learnt_the_toy_intents_and_entities(agent):
+    result = parse(agent, "where's my order 777?")
+    assert result["intent"]["name"] == "track_order"
+    entities = [e for e in result["entities"] if e["extractor"] == "BertJointClassifier"]
+    assert [(e["entity"], e["value"], e["start"], e["end"]) for e in entities] == [("order_id", "777", 17, 20)]
+    assert 0.0 < entities[0]["confidence_entity"] <= 1.0
+    assert parse(agent, "hi there!")["intent"]["name"] == "greet"
+    assert parse(agent, "is it going to rain tomorrow")["intent"]["name"] == "out_of_scope"
+
+
+def test_full_ranking_is_a_probability_distribution(agent):
+    result = parse(agent, "track my parcel 5551")
+    ranking = result["intent_ranking"]
+    names = {r["name"] for r in ranking}
+    assert {"greet", "track_order", "out_of_scope"} <= names
+    ours = [r for r in ranking if r["name"] != "nlu_fallback"]
+    assert sum(r["confidence"] for r in ours) == pytest.approx(1.0, abs=1e-4)
+    assert ours == sorted(ours, key=lambda r: -r["confidence"])
+
+
+BAD_INPUTS = ["", "   ", "x" * 10_000, "😀😀😀", "🙂 " * 3000, "\x00\x01", "ñ" * 50, "order " * 2000]
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS)
+def test_bad_input_gets_a_ranking_never_an_exception(agent, text):
+    result = parse(agent, text)
+    assert result["intent"]["name"]
+    assert result["intent_ranking"]
+    assert isinstance(result["entities"], list)
+
+
+def test_batch_processing_matches_single_messages(agent):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.bert_joint import BertJointClassifier
+
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    component = next(n._component for n in nodes if isinstance(getattr(n, "_component", None), BertJointClassifier))
+    texts = ["hello", "where is order 4545", "recipe for soup", ""]
+    batch = component.process([Message.build(text=t) for t in texts])
+    singles = [component.process([Message.build(text=t)])[0] for t in texts]
+    for together, alone in zip(batch, singles, strict=True):
+        assert together.get("intent")["name"] == alone.get("intent")["name"]
+        assert together.get("intent")["confidence"] == pytest.approx(alone.get("intent")["confidence"], abs=1e-4)
+
+
+def test_rasa_test_nlu_evaluates_intents_and_entities(model_archive, toy_project, tmp_path):
+    from rasa.model_testing import test_nlu
+
+    asyncio.run(test_nlu(str(model_archive), str(toy_project / "nlu.yml"), str(tmp_path), {}))
+    intent_report = json.loads((tmp_path / "intent_report.json").read_text())
+    assert intent_report["accuracy"] >= 0.9
+    entity_report = json.loads((tmp_path / "BertJointClassifier_report.json").read_text())
+    assert entity_report["order_id"]["f1-score"] >= 0.8
+
+
+def test_component_without_trained_model_leaves_messages_alone(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu.bert_joint import BertJointClassifier
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = BertJointClassifier.load({}, storage, Resource("missing"), context)
+    message = Message.build(text="hello")
+    assert component.process([message])[0].get("intent") is None
+    assert component.train(TrainingData([])) == Resource("missing")
