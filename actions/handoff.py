@@ -1,0 +1,102 @@
+"""Handing a conversation to a person: queue it for the agent console, tell the customer, pause the bot.
+
+`action_handoff_to_human` runs when the customer asks for a person, after two misses in a row, after a
+clearly angry message (all decided by `bot.policies.handoff.HandoffPolicy` with `bot.handoff_triggers`),
+or when a flow declares it needs a human: such a flow returns `request_human("why")` from its action.
+It returns Rasa's own `ConversationPaused`: from then on Rasa records the customer's messages but the bot
+says nothing until the console appends `ConversationResumed`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.identity import verified_customer_id
+from bot.handoff_triggers import (
+    HANDOFF_ACTION,
+    KB_MISSES_SLOT,
+    REASON_SLOT,
+    Trigger,
+    kb_trigger,
+    message_trigger,
+    user_turns_since_last_handoff,
+)
+from console.handoffs import OFFICE_HOURS, HandoffDesk, QueueStatus
+from store.db import session_factory
+
+logger = logging.getLogger(__name__)
+
+SUPPORT_EMAIL = "support@shopdesk-demo.example"
+
+
+@lru_cache(maxsize=1)
+def handoff_desk() -> HandoffDesk:
+    return HandoffDesk(session_factory())
+
+
+def request_human(reason: str) -> list[EventType]:
+    """Events a flow's action returns to hand the conversation to a person (needs slot `handoff_reason`)."""
+    return [SlotSet(REASON_SLOT, reason[:200]), FollowupAction(HANDOFF_ACTION)]
+
+
+def why(tracker: Tracker) -> Trigger:
+    """The reason for this handoff, as the policy saw it; a flow's own reason otherwise."""
+    flow_reason = tracker.get_slot(REASON_SLOT)
+    if flow_reason:
+        return Trigger("flow", str(flow_reason))
+    knowledge_base = KB_MISSES_SLOT in (tracker.slots or {})
+    found = message_trigger(user_turns_since_last_handoff(tracker.events), count_nlu_misses=not knowledge_base)
+    if found is None and knowledge_base:
+        found = kb_trigger(tracker.get_slot(KB_MISSES_SLOT))
+    return found or Trigger("flow", "handed over by the conversation flow")
+
+
+def customer_notice(status: QueueStatus) -> str:
+    if status.agents_online == 0:
+        return (f"I've passed your conversation to our customer service team, but no one is online right now. "
+                f"They're available {OFFICE_HOURS}. Leave your message here and they'll reply in this chat "
+                f"as soon as they're back (or email {SUPPORT_EMAIL}).")
+    minutes = status.expected_wait_minutes
+    wait = "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+    place = "next in line" if status.position <= 1 else f"number {status.position} in the queue"
+    return (f"I'm connecting you with a member of our customer service team. You're {place}; the expected "
+            f"wait is {wait}. You can keep writing here: they'll see everything you send.")
+
+
+class ActionHandoffToHuman(Action):
+    def name(self) -> str:
+        return HANDOFF_ACTION
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        trigger = why(tracker)
+        latest = tracker.latest_message or {}
+        try:
+            desk = handoff_desk()
+            handoff = desk.open_handoff(
+                tracker.sender_id, trigger.reason, trigger.detail, channel=tracker.get_latest_input_channel() or "",
+                customer_id=verified_customer_id(tracker), last_message=str(latest.get("text") or ""))
+            status = desk.queue_status(handoff.id)
+        except Exception:  # the queue is down: say so honestly and keep the bot answering
+            logger.exception("Could not queue conversation %s for an agent", tracker.sender_id)
+            dispatcher.utter_message(text=f"Sorry, I can't reach our team from here right now. Please email "
+                                          f"{SUPPORT_EMAIL} and they'll get back to you ({OFFICE_HOURS}).")
+            return self._reset(domain)
+        dispatcher.utter_message(text=customer_notice(status))
+        return [*self._reset(domain), ConversationPaused()]
+
+    @staticmethod
+    def _reset(domain: DomainDict) -> list[EventType]:
+        slots: dict[str, Any] = domain.get("slots") or {}
+        events: list[EventType] = []
+        if KB_MISSES_SLOT in slots:
+            events.append(SlotSet(KB_MISSES_SLOT, 0.0))
+        if REASON_SLOT in slots:
+            events.append(SlotSet(REASON_SLOT, None))
+        return events
