@@ -1,8 +1,10 @@
 """The hybrid recommender: collaborative scores + name-embedding similarity + what is selling now.
 
 Every request type reduces to a score per product; the service layer (recommender.service) applies live
-filters (price, stock, already bought) and writes the reasons. Blend weights are tuned on a validation
-period by the benchmark, never on its test period; the defaults below are the tuned values.
+filters (price, stock, already bought) and writes the reasons. The defaults below are the values that
+bench/recommender_benchmark.py chose on its validation windows, never on its test period (see
+docs/BENCHMARKS.md, "Recommendations"); the text-request knobs have no ground truth in the data and were
+set by inspecting results.
 """
 
 from __future__ import annotations
@@ -47,17 +49,17 @@ def one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
 @dataclass(frozen=True)
 class Params:
     collaborative: str = "ease"       # "ease" or "als", picked on the validation period
-    ease_l2: float = 50.0
+    ease_l2: float = 200.0
     als_factors: int = 64
     als_regularization: float = 0.1
     als_alpha: float = 10.0
     als_iterations: int = 15
-    content_weight: float = 0.3       # name-embedding similarity to the customer's purchases
-    popularity_weight: float = 0.1    # what is selling now
-    history_half_life_days: float = 120.0  # older purchases say less about today's taste
-    trend_half_life_days: float = 45.0     # recency of the popularity prior in personal scores
-    popular_half_life_days: float = 45.0   # recency of the "popular" list (cold start, no history)
-    country_weight: float = 0.5       # cold start: share of the customer's country in popularity
+    content_weight: float = 2.0       # name-embedding similarity to the customer's purchases
+    popularity_weight: float = 1.0    # what is selling now
+    history_half_life_days: float = 180.0  # older purchases say less about today's taste
+    trend_half_life_days: float = 14.0     # recency of the popularity prior in personal scores
+    popular_half_life_days: float = 1e6    # recency of the "popular" list (cold start); 1e6 = all time
+    country_weight: float = 0.75      # cold start: share of the customer's country in popularity
     similar_content_weight: float = 3.0    # "more like this": looks alike vs bought alike (judged by eye)
     text_word_weight: float = 0.5     # exact words vs meaning in free-text requests
     text_min_score: float = 0.35      # below this a product does not "match" the request

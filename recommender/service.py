@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy import Engine, func, or_, select
@@ -29,6 +30,8 @@ DEFAULT_COUNT = 5
 CANDIDATE_FACTOR = 8      # score this many times more candidates than asked for, then filter live
 POPULAR_WINDOW_DAYS = 90  # fallback popularity (no model): sales in the last quarter
 RESOLVE_MIN_SIMILARITY = 0.55
+POPULAR_NOW = "Popular right now"
+BESTSELLER = "One of our bestsellers"
 _SKU = re.compile(r"^\s*#?\s*([A-Za-z0-9]{3,12})\s*$")
 
 
@@ -112,9 +115,10 @@ class RecommendationService:
         bought = {sku for sku, _ in self._history(customer_id)} if filters.exclude_bought else set()
         if loaded is None:
             return Recommendations("popular", self._popular_from_store(n, filters, bought))
-        scores = loaded.model.popularity(self._country(customer_id)).astype(np.float32)
-        return Recommendations("popular", self._pick(loaded, scores, n, filters, bought,
-                                                     lambda _i: "Popular right now"))
+        model = loaded.model
+        scores = model.popularity(self._country(customer_id)).astype(np.float32)
+        reason = POPULAR_NOW if model.params.popular_half_life_days < 365 else BESTSELLER
+        return Recommendations("popular", self._pick(loaded, scores, n, filters, bought, lambda _i: reason))
 
     def similar(self, product: str, customer_id: int | None = None, n: int = DEFAULT_COUNT,
                 filters: Filters = Filters()) -> Recommendations:
@@ -152,7 +156,7 @@ class RecommendationService:
             return Recommendations("matching", self._match_in_store(query, label, n, filters, bought))
         model = loaded.model
         query_words = text.words(query)
-        scores = model.text_scores(text.encode([query])[0], query_words)
+        scores = model.text_scores(_query_vector(query), query_words)
         relevant = scores >= model.params.text_min_score
         if history:
             items, weights = self._history_vector(loaded, history)
@@ -313,7 +317,7 @@ class RecommendationService:
             return self._product_by_sku(matches[0]) if matches else None
         model = loaded.model
         words = sorted(wanted)
-        similarity = model.embeddings @ text.encode([reference])[0]
+        similarity = model.embeddings @ _query_vector(reference)
         coverage = np.zeros(model.size, dtype=np.float32)
         for word in words:
             posting = model.word_index.get(word)
@@ -357,7 +361,7 @@ class RecommendationService:
         for sku, name, price, stock, _buyers in rows:
             item = _Live(name, Decimal(price), int(stock))
             if sku not in bought and _passes(item, filters):
-                picked.append(Suggestion(sku, name, item.price, item.stock, "Popular right now"))
+                picked.append(Suggestion(sku, name, item.price, item.stock, POPULAR_NOW))
             if len(picked) == n:
                 break
         return picked
@@ -374,6 +378,14 @@ class RecommendationService:
             if len(picked) == n:
                 break
         return picked
+
+
+@lru_cache(maxsize=2048)
+def _query_vector(query: str) -> np.ndarray:
+    """Customers repeat themselves ('christmas', 'gift'): encode each distinct request text once."""
+    vector = text.encode([query])[0]
+    vector.setflags(write=False)
+    return vector
 
 
 def _passes(item: _Live, filters: Filters) -> bool:
