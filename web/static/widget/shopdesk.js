@@ -180,7 +180,8 @@
   }
 
   // ---- safe Markdown: paragraphs, line breaks, lists, **bold**, *italic*, `code`, [links](url) ------------
-  var INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+?\*\*|__[^_\n]+?__)|(\*[^*\s][^*\n]*?\*|\b_[^_\s][^_\n]*?_\b)|(\[[^\]\n]+\]\([^)\s]+\))|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
+  // Underscore emphasis only between non-word characters, as in CommonMark: "window.__x=1" stays as typed.
+  var INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+?\*\*|(?<![\w])__[^_\n]+?__(?![\w]))|(\*[^*\s][^*\n]*?\*|(?<![\w])_[^_\s][^_\n]*?_(?![\w]))|(\[[^\]\n]+\]\([^)\s]+\))|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
 
   function appendInline(parent, text, depth) {
     var last = 0, match;
@@ -507,14 +508,14 @@
     var scrollBy = function (direction) {
       return function () { list.scrollBy({ left: direction * (list.clientWidth * 0.8), behavior: "smooth" }); };
     };
+    var controls = part.products.length > 1 ? el("div", { className: "sd-carousel-controls" }, [
+      el("button", { type: "button", className: "sd-scroll", "aria-label": t("previous"), onclick: scrollBy(-1) },
+        [el("span", { "aria-hidden": "true", text: "‹" })]),
+      el("button", { type: "button", className: "sd-scroll", "aria-label": t("next"), onclick: scrollBy(1) },
+        [el("span", { "aria-hidden": "true", text: "›" })])
+    ]) : null;
     return el("div", { className: "sd-carousel", role: "region", "aria-label": t("products"),
-      "data-testid": "shopdesk-carousel" }, [
-      el("button", { type: "button", className: "sd-scroll sd-scroll-prev", "aria-label": t("previous"),
-        onclick: scrollBy(-1) }, [el("span", { "aria-hidden": "true", text: "‹" })]),
-      list,
-      el("button", { type: "button", className: "sd-scroll sd-scroll-next", "aria-label": t("next"),
-        onclick: scrollBy(1) }, [el("span", { "aria-hidden": "true", text: "›" })])
-    ]);
+      "data-testid": "shopdesk-carousel" }, [list, controls]);
   }
 
   function renderBotPart(part, ms) {
@@ -852,6 +853,11 @@
       state.session = session;
       if (session.conversation_id !== state.conversationId) adoptConversation(session.conversation_id);
       host.setAttribute("data-conversation-id", state.conversationId);
+      // Until the server's transcript arrives, show what this browser still has to send.
+      outboxForConversation().forEach(function (i) {
+        renderUser({ id: i.id, text: i.display === null ? i.text : i.display,
+          image: i.metadata && i.metadata.attachment ? i.metadata.attachment.url : null }, i.ts, true);
+      });
       return loadSocketClient().then(connect);
     }).catch(function (error) {
       setConnection("unreachable");
