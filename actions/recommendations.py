@@ -112,9 +112,9 @@ def _plan(service: RecommendationService, intent: str | None, customer: int | No
         found = service.personal(customer, CARD_COUNT, filters)
         if found.kind == "personal":
             return found, f"Here are a few ideas for you, based on what you've bought before{budget}:"
-        return found, f"Here are some of our most popular products right now{budget}:"
+        return found, f"Here are some of our most popular products{budget}:"
     found = service.popular(CARD_COUNT, filters)
-    return found, (f"Here are some of our most popular products right now{budget}. "
+    return found, (f"Here are some of our most popular products{budget}. "
                    "Sign in or give me an order number and email to get suggestions based on your orders.")
 
 
