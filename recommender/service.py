@@ -130,8 +130,9 @@ class RecommendationService:
         bought = {sku for sku, _ in self._history(customer_id)} if filters.exclude_bought else set()
         bought.add(anchor.sku)
         if loaded is None or anchor.sku not in loaded.model.index:
-            found = self.matching(anchor.name, None, customer_id, n, filters)
-            return Recommendations("similar", found.items, anchor=anchor)
+            found = self.matching(anchor.name, None, customer_id, n + 1, filters)
+            items = [item for item in found.items if item.sku != anchor.sku][:n]
+            return Recommendations("similar", items, anchor=anchor)
         model = loaded.model
         target = model.index[anchor.sku]
         scores = model.similar_scores(target)
