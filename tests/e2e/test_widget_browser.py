@@ -7,6 +7,9 @@ Needs `apt-get install -y chromium` (Playwright's own browser download cannot wo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
 import shutil
 import struct
@@ -30,14 +33,20 @@ from store.db import make_engine
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "widget"
-WEBCHAT_CHANNEL = "bot.channels.webchat.WebChatInput"
-WEBCHAT_CREDENTIALS = f"""
-{WEBCHAT_CHANNEL}:
+# The channels these tests need, as docs/channels.md asks credentials.yml to declare them.
+CHANNELS = {
+    "bot.channels.webchat.WebChatInput": """
+bot.channels.webchat.WebChatInput:
   user_message_evt: user_uttered
   bot_message_evt: bot_uttered
   session_persistence: true
   metadata_key: customData
-"""
+""",
+    "bot.channels.webhook.WebhookInput": """
+bot.channels.webhook.WebhookInput:
+  secret: ${SHOPDESK_WEBHOOK_SECRET}
+""",
+}
 BOT_TIMEOUT_MS = 45_000
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
@@ -56,16 +65,17 @@ class WebApp:
 @pytest.fixture(scope="session")
 def chat_stack(request: pytest.FixtureRequest, demo_store_url: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
-    """The shared stack when credentials.yml enables our web-chat channel; otherwise a stack of our own
-    whose credentials add it to the project's channels."""
+    """The shared stack when credentials.yml enables our web-chat and webhook channels; otherwise a stack of
+    our own whose credentials add the missing ones to the project's channels."""
     credentials = (PROJECT_ROOT / "credentials.yml").read_text()
-    if WEBCHAT_CHANNEL in credentials:
+    missing = [snippet for key, snippet in CHANNELS.items() if key not in credentials]
+    if not missing:
         yield request.getfixturevalue("shop_stack")
         return
     from tests.conftest import latest_model
 
     var = tmp_path_factory.mktemp("widget-var")
-    (var / "credentials.yml").write_text(credentials + WEBCHAT_CREDENTIALS)
+    (var / "credentials.yml").write_text(credentials + "".join(missing))
     config = StackConfig(model=latest_model(), database_url=demo_store_url, var_dir=var)
     servers = shopdesk_servers(config)
     rasa = servers[-1]
@@ -398,3 +408,42 @@ def test_phone_screen_chinese_ui_and_keyboard(browser: Any, web_app: WebApp) -> 
                              ".dataset.testid") == "shopdesk-launcher"
     finally:
         context.close()
+
+
+def test_signed_webhook_on_the_real_stack(chat_stack: StackConfig, demo_store_url: str) -> None:
+    """A text-only messaging back end: signed requests, a verified shopper, buttons as numbered options."""
+    from store.tokens import issue_customer_token
+    from web.catalog import demo_shoppers
+
+    env = chat_stack.env()
+    engine = make_engine(demo_store_url)
+    with Session(engine) as s:
+        shopper = demo_shoppers(s)[0]
+    engine.dispose()
+    url = f"{chat_stack.rasa_url}/webhooks/shopdesk_webhook/webhook"
+    sender = f"wa-{time.time_ns()}"
+
+    def post(payload: dict, secret: str = env["SHOPDESK_WEBHOOK_SECRET"]) -> requests.Response:
+        """Signed exactly as docs/channels.md tells a back end to sign."""
+        body = json.dumps(payload).encode()
+        timestamp = str(int(time.time()))
+        digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "X-ShopDesk-Timestamp": timestamp,
+                   "X-ShopDesk-Signature": f"v1={digest}"}
+        return requests.post(url, data=body, headers=headers, timeout=60)
+
+    token = issue_customer_token(shopper.id, env["SHOPDESK_SIGNING_KEY"])
+    greeting = post({"sender": sender, "message": "hello", "customer_token": token, "reply": "sync"})
+    assert greeting.status_code == 200, greeting.text
+    text = "\n".join(m.get("text", "") for m in greeting.json()["messages"])
+    assert "(Reply with a number.)" in text and all("buttons" not in m for m in greeting.json()["messages"])
+    options = dict(re.findall(r"^(\d+)\. (.+)$", text, re.M))
+    number = next(n for n, title in options.items() if title == "My recent orders")
+
+    orders = post({"sender": sender, "message": number, "reply": "sync"})
+    assert orders.status_code == 200, orders.text
+    reply = "\n".join(m.get("text", "") for m in orders.json()["messages"])
+    assert shopper.order_number in reply and "email" not in reply.lower()
+
+    forged = post({"sender": sender, "message": "hello"}, secret="not-the-shared-secret-0000")
+    assert forged.status_code == 401 and forged.json()["error"] == "invalid signature"
