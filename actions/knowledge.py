@@ -1,0 +1,95 @@
+"""Answering questions no intent covers from the shop's own documents (knowledge/), with the source named.
+
+Runs for `nlu_fallback` and `out_of_scope` messages. Below the knowledge base's relevance threshold it says
+it is not sure and offers a person; the `kb_misses` slot counts misses in a row (reset by an answer), and
+at two the handoff policy (bot.policies.handoff) hands the conversation to a person. The embedding model
+and the knowledge base are loaded once per action-server process (knowledge.retrieval.get_retriever).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from knowledge.answers import Answer, answer_question
+
+logger = logging.getLogger(__name__)
+
+ACTION_NAME = "action_answer_from_knowledge"
+MISSES_SLOT = "kb_misses"
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
+NOT_SURE = (
+    "I'm not sure about that: I couldn't find it in our help pages, and I'd rather not guess. "
+    "Could you rephrase it, or would you like to talk to a person?"
+)
+STILL_NOT_SURE = (
+    "Sorry, I couldn't find that in our help pages either. Someone from our customer service team can "
+    "help you with this."
+)
+UNAVAILABLE = (
+    "Sorry, I can't look that up right now because our help pages aren't available to me. "
+    "Would you like to talk to a person?"
+)
+
+
+def misses_in_a_row(tracker: Tracker) -> int:
+    """Misses before this message that count: only when this action also answered the previous message."""
+    if not _previous_turn_ran(tracker, ACTION_NAME):
+        return 0
+    try:
+        return max(0, int(float(tracker.get_slot(MISSES_SLOT) or 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _previous_turn_ran(tracker: Tracker, action: str) -> bool:
+    """Did `action` run between the previous user message and the latest one?"""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return False
+        elif kind == "action" and users_seen == 1 and event.get("name") == action:
+            return True
+    return False
+
+
+def reply_for(answer: Answer, misses: int) -> tuple[dict[str, Any], int]:
+    """The message to send and the new number of misses in a row."""
+    if answer.found:
+        return {"text": f"{answer.text}\n\n{answer.citation}"}, 0
+    misses += 1
+    if answer.unavailable:
+        return {"text": UNAVAILABLE, "buttons": [HUMAN_BUTTON]}, misses
+    return {"text": STILL_NOT_SURE if misses >= 2 else NOT_SURE, "buttons": [HUMAN_BUTTON]}, misses
+
+
+class ActionAnswerFromKnowledge(Action):
+    """Answer the latest message from the knowledge base, or say honestly that it can't."""
+
+    def name(self) -> str:
+        return ACTION_NAME
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        question = str((tracker.latest_message or {}).get("text") or "").strip()
+        misses = misses_in_a_row(tracker)
+        if question.startswith("/"):  # a button payload has no words to look up
+            question = ""
+        try:
+            answer = await asyncio.to_thread(answer_question, question) if question else Answer(found=False)
+        except Exception:  # never let a knowledge-base problem crash the conversation
+            logger.exception("knowledge base lookup failed")
+            answer = Answer(found=False, unavailable="lookup failed")
+        if answer.unavailable:
+            logger.warning("knowledge base unavailable: %s", answer.unavailable)
+        message, misses = reply_for(answer, misses)
+        dispatcher.utter_message(**message)
+        return [SlotSet(MISSES_SLOT, float(misses))]

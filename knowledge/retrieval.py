@@ -1,0 +1,241 @@
+"""Hybrid retrieval: dense search in Chroma blended with BM25 over the passage text and over its headings.
+
+Dense embeddings find paraphrases ("send it back" ~ "return"); BM25 rewards exact words (INV-, Norway,
+PayPal), and BM25 over a passage's title, heading path and FAQ question is the strongest lexical evidence
+of what a passage is *about*. The blend is `cosine + 0.02 * body BM25 + 0.06 * heading BM25`, each BM25
+score divided by the query's best BM25 score: the cosine stays the backbone and keeps its meaning, lexical
+evidence can only lift a passage by a bounded amount. The weights were chosen on the dev split of
+bench/kb_benchmark.py (plain reciprocal rank fusion lost to dense-only there: BM25 alone is much weaker).
+
+Whether the best passage is relevant enough to answer from is a separate, calibrated question:
+`Hit.relevance` is the cosine similarity of question and passage, which means the same thing in every
+knowledge base, unlike a BM25 score or a fused rank score.
+
+`get_retriever()` is the per-process entry point: it loads the embedding model once and reloads the
+knowledge base snapshot only when an ingest changed it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+
+from knowledge import store
+from knowledge.embeddings import embedding_dimension, encode, model_label
+from knowledge.lexical import LexicalIndex
+from knowledge.settings import KnowledgeSettings
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+BODY_WEIGHT = 0.02  # max lift from BM25 over the passage text
+HEADING_WEIGHT = 0.06  # max lift from BM25 over title, heading path and FAQ question
+CANDIDATES = 50  # how deep each ranking is read before blending
+_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stored chunk as customers see it: text plus where it comes from."""
+
+    id: str
+    text: str
+    title: str
+    heading_path: str = ""
+    source: str = ""
+    url: str = ""
+    kind: str = "passage"
+    faq_id: str = ""
+    faq_question: str = ""
+    updated: str = ""
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, document: str, metadata: Mapping[str, Any] | None) -> Passage:
+        metadata = metadata or {}
+        return cls(
+            id=chunk_id,
+            text=str(metadata.get("text") or document),
+            title=str(metadata.get("title") or ""),
+            heading_path=str(metadata.get("heading_path") or ""),
+            source=str(metadata.get("source") or ""),
+            url=str(metadata.get("url") or ""),
+            kind=str(metadata.get("kind") or "passage"),
+            faq_id=str(metadata.get("faq_id") or ""),
+            faq_question=str(metadata.get("faq_question") or ""),
+            updated=str(metadata.get("updated") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float  # ranking score of the chosen mode (blend, cosine or BM25): only comparable within one query
+    relevance: float  # cosine similarity of question and passage: comparable across queries, used for the threshold
+
+
+class _Snapshot:
+    """Everything read from one revision of the collection: passages, their embeddings and a BM25 index."""
+
+    def __init__(self, collection: Any, revision: Any) -> None:
+        self.revision = revision
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[Mapping[str, Any]] = []
+        vectors: list[np.ndarray] = []
+        offset = 0
+        while True:
+            page = collection.get(include=["documents", "metadatas", "embeddings"], limit=_PAGE, offset=offset)
+            ids += page["ids"]
+            documents += page["documents"] or []
+            metadatas += page["metadatas"] or []
+            if len(page["ids"]):
+                vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+            if len(page["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        self.passages = [
+            Passage.from_metadata(chunk_id, document, metadata)
+            for chunk_id, document, metadata in zip(ids, documents, metadatas, strict=True)
+        ]
+        self.row_of = {chunk_id: row for row, chunk_id in enumerate(ids)}
+        self.embeddings = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        self.lexical = LexicalIndex(documents)
+        self.headings = LexicalIndex(
+            [" ".join((p.title, p.heading_path, p.faq_question)) for p in self.passages]
+        )
+
+
+class Retriever:
+    """Searches one knowledge base; thread-safe; picks up re-ingested content on the next query."""
+
+    def __init__(self, settings: KnowledgeSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._collection: Any = None
+        self._snapshot: _Snapshot | None = None
+
+    # --- public ---------------------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
+        """The k best passages for `query`, best first. Raises KnowledgeBaseUnavailable when there is no base."""
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r} (choose from {', '.join(MODES)})")
+        snapshot = self.snapshot()
+        query = " ".join(query.split())
+        if not query or not snapshot.passages:
+            return []
+        # Plain BM25 is a baseline that must not pay for an embedding; its hits carry no relevance (NaN).
+        vector = self.embed(query) if mode != "bm25" else None
+        depth = min(max(CANDIDATES, k), len(snapshot.passages))
+        dense = self._dense(vector, depth) if vector is not None else []
+        if mode == "dense":
+            ranked = dense
+        elif mode == "bm25":
+            ranked = snapshot.lexical.top(query, depth)
+        else:
+            ranked = self._blend(snapshot, query, vector, dense, depth)
+        hits = []
+        for row, score in ranked[:k]:
+            relevance = float(snapshot.embeddings[row] @ vector) if vector is not None else float("nan")
+            hits.append(Hit(snapshot.passages[row], score, relevance))
+        return hits
+
+    def embed(self, text: str) -> np.ndarray:
+        return encode(self.settings.model_dir, [text])[0]
+
+    def size(self) -> int:
+        return len(self.snapshot().passages)
+
+    def snapshot(self) -> _Snapshot:
+        """The current snapshot, reloaded when the collection's revision changed since the last call."""
+        with self._lock:
+            collection = self._open()
+            try:
+                revision = store.revision_of(collection)
+                if self._snapshot is None or self._snapshot.revision != revision:
+                    self._snapshot = _Snapshot(collection, revision)
+            except store.KnowledgeBaseUnavailable:
+                raise
+            except Exception as error:  # the server went away, the directory was deleted...
+                self._collection = None
+                raise store.KnowledgeBaseUnavailable(
+                    f"cannot read the knowledge base in {self.settings.describe_location()}: {error}"
+                ) from error
+            return self._snapshot
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    def _open(self) -> Any:
+        """The collection handle, fetched fresh so its metadata (the revision) is current."""
+        if self._client is None or self._collection is None:
+            self._client = store.open_client_if_present(self.settings)
+        try:
+            self._collection = store.get_collection(self._client, self.settings)
+        except store.KnowledgeBaseUnavailable:
+            self._collection = None
+            raise
+        except Exception as error:
+            self._collection = None
+            raise store.KnowledgeBaseUnavailable(
+                f"cannot reach the knowledge base in {self.settings.describe_location()}: {error}"
+            ) from error
+        metadata = self._collection.metadata or {}
+        expected = (model_label(self.settings.model_dir), embedding_dimension(self.settings.model_dir))
+        if metadata.get(store.MODEL_KEY) is not None and (
+            metadata.get(store.MODEL_KEY), metadata.get(store.DIMENSION_KEY)
+        ) != expected:
+            raise store.KnowledgeBaseUnavailable(
+                f"the knowledge base was built with model {metadata.get(store.MODEL_KEY)}, but this process uses "
+                f"{expected[0]}; re-ingest with --rebuild"
+            )
+        return self._collection
+
+    @staticmethod
+    def _blend(
+        snapshot: _Snapshot, query: str, vector: np.ndarray, dense: list[tuple[int, float]], depth: int
+    ) -> list[tuple[int, float]]:
+        """Candidates from all three rankings, scored by cosine plus bounded lexical lifts, best first."""
+        body = _normalized(snapshot.lexical.scores(query))
+        heading = _normalized(snapshot.headings.scores(query))
+        candidates = {row for row, _ in dense}
+        for scores in (body, heading):
+            if scores.any():
+                candidates.update(int(row) for row in np.argsort(-scores)[:depth] if scores[row] > 0)
+        rows = np.fromiter(candidates, dtype=np.int64)
+        blended = snapshot.embeddings[rows] @ vector + BODY_WEIGHT * body[rows] + HEADING_WEIGHT * heading[rows]
+        order = np.lexsort((rows, -blended))
+        return [(int(rows[index]), float(blended[index])) for index in order]
+
+    def _dense(self, vector: np.ndarray, depth: int) -> list[tuple[int, float]]:
+        """Chroma's nearest neighbours as (row, cosine similarity), best first."""
+        snapshot = self._snapshot
+        assert snapshot is not None
+        result = self._collection.query(query_embeddings=[vector], n_results=depth, include=["distances"])
+        ranked = []
+        for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            row = snapshot.row_of.get(chunk_id)
+            if row is not None:  # written after our snapshot: seen on the next query
+                ranked.append((row, 1.0 - float(distance)))
+        return ranked
+
+
+def _normalized(scores: np.ndarray) -> np.ndarray:
+    """BM25 scores divided by the query's best one (0..1), so the blend weights mean the same for every query."""
+    best = float(scores.max()) if scores.size else 0.0
+    return scores / best if best > 0 else scores
+
+
+def get_retriever(settings: KnowledgeSettings | None = None) -> Retriever:
+    """The process-wide retriever for these settings (default: read from the environment on each call, so a
+    changed SHOPDESK_KNOWLEDGE_DIR or SHOPDESK_CHROMA_URL is honoured; the model itself is loaded once)."""
+    return _retriever_for(settings or KnowledgeSettings.from_env())
+
+
+@lru_cache(maxsize=8)
+def _retriever_for(settings: KnowledgeSettings) -> Retriever:
+    return Retriever(settings)
