@@ -27,7 +27,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="shopdesk_session",
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
-        JSON_SORT_KEYS=False,
     )
     if config:
         app.config.update(config)

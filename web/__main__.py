@@ -6,6 +6,9 @@ import argparse
 import os
 import sys
 
+from dotenv import load_dotenv
+
+from store.db import PROJECT_ROOT
 from web import ConfigurationError, create_app
 
 
@@ -15,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("SHOPDESK_WEB_PORT", "8080")))
     parser.add_argument("--debug", action="store_true", help="Flask debug mode (reloader, tracebacks)")
     args = parser.parse_args(argv)
+    load_dotenv(PROJECT_ROOT / ".env", override=False)  # the real environment wins over .env
     try:
         app = create_app()
     except ConfigurationError as exc:
