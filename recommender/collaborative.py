@@ -32,6 +32,9 @@ class Collaborative(Protocol):
     def arrays(self) -> dict[str, np.ndarray]:
         """What to save; `from_arrays` restores the learner from it."""
 
+    def padded(self, extra: int) -> Collaborative:
+        """The same learner over `extra` more products that nobody has bought yet (they score 0)."""
+
 
 class Ease:
     """EASE: B = I - P/diag(P), P = (X'X + λI)^-1; a customer's scores are the sum of their items' rows."""
@@ -66,6 +69,9 @@ class Ease:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"ease_weights": self.weights}
+
+    def padded(self, extra: int) -> Ease:
+        return Ease(np.pad(self.weights, ((0, extra), (0, extra))))
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Ease:
@@ -120,6 +126,9 @@ class Als:
 
     def pull(self, items: np.ndarray, target: int) -> np.ndarray:
         return self._unit[items] @ self._unit[target]
+
+    def padded(self, extra: int) -> Als:
+        return Als(np.pad(self.item_factors, ((0, extra), (0, 0))), self.regularization, self.alpha)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"als_item_factors": self.item_factors,

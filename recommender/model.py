@@ -197,6 +197,25 @@ class HybridModel:
             scores = scores + self.params.text_word_weight * hits / len(wanted)
         return scores
 
+    def with_products(self, skus: list[str], names: list[str], prices: np.ndarray, embeddings: np.ndarray
+                      ) -> HybridModel:
+        """This model plus products added to the shop since training: reachable through their names
+        (text and 'similar' requests) at once, with no purchase signal until the next training."""
+        extra = len(skus)
+        if extra == 0:
+            return self
+        n = self.size
+        zeros = np.zeros(extra, dtype=np.float32)
+        indptr = np.concatenate([self.basket.indptr, np.full(extra, self.basket.indptr[-1])])
+        basket = sp.csr_matrix((self.basket.data, self.basket.indices, indptr), shape=(n + extra, n + extra))
+        return HybridModel(
+            self.skus + list(skus), self.names + list(names),
+            np.concatenate([self.prices, np.asarray(prices, dtype=np.float32)]),
+            np.vstack([self.embeddings, embeddings.astype(np.float32)]), self.collaborative.padded(extra),
+            np.concatenate([self.buyers, zeros]), np.concatenate([self.trending, zeros]),
+            np.concatenate([self.popular, zeros]),
+            {c: np.concatenate([v, zeros]) for c, v in self.country_popular.items()}, basket, self.params)
+
     # ---- persistence ----------------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
         countries = sorted(self.country_popular)

@@ -9,6 +9,7 @@ never appears. Without a trained model everything still answers, from the store'
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ DEFAULT_COUNT = 5
 CANDIDATE_FACTOR = 8      # score this many times more candidates than asked for, then filter live
 POPULAR_WINDOW_DAYS = 90  # fallback popularity (no model): sales in the last quarter
 RESOLVE_MIN_SIMILARITY = 0.55
+CATALOGUE_CHECK_S = 30.0  # how often to look for products added since training
 POPULAR_NOW = "Popular right now"
 BESTSELLER = "One of our bestsellers"
 _SKU = re.compile(r"^\s*#?\s*([A-Za-z0-9]{3,12})\s*$")
@@ -87,12 +89,14 @@ class RecommendationService:
     def __init__(self, engine: Engine | None = None, holder: ModelHolder | None = None) -> None:
         self.engine = engine or default_engine()
         self.holder = holder or ModelHolder()
+        # (version, checked at, model extended with new products, catalogue stamp)
+        self._extended: tuple[str, float, LoadedModel, tuple[object, ...]] | None = None
 
     # ---- requests ------------------------------------------------------------------------------------
     def personal(self, customer_id: int | None, n: int = DEFAULT_COUNT, filters: Filters = Filters()
                  ) -> Recommendations:
         """Top-N for a verified customer: what their purchases suggest; popular items when there are none."""
-        loaded = self.holder.get()
+        loaded = self._model()
         history = self._history(customer_id)
         if loaded is None or not history:
             return self.popular(n, filters, customer_id)
@@ -111,7 +115,7 @@ class RecommendationService:
     def popular(self, n: int = DEFAULT_COUNT, filters: Filters = Filters(), customer_id: int | None = None
                 ) -> Recommendations:
         """Popular right now, leaning to the verified customer's country; from store sales without a model."""
-        loaded = self.holder.get()
+        loaded = self._model()
         bought = {sku for sku, _ in self._history(customer_id)} if filters.exclude_bought else set()
         if loaded is None:
             return Recommendations("popular", self._popular_from_store(n, filters, bought))
@@ -126,7 +130,7 @@ class RecommendationService:
         anchor = self.resolve_product(product, customer_id)
         if anchor is None:
             return Recommendations("similar", unresolved=clean_label(product) or "that")
-        loaded = self.holder.get()
+        loaded = self._model()
         bought = {sku for sku, _ in self._history(customer_id)} if filters.exclude_bought else set()
         bought.add(anchor.sku)
         if loaded is None or anchor.sku not in loaded.model.index:
@@ -150,7 +154,7 @@ class RecommendationService:
         label = clean_label(occasion or need) or "your request"
         if not query:
             return self.popular(n, filters, customer_id)
-        loaded = self.holder.get()
+        loaded = self._model()
         history = self._history(customer_id)
         bought = {sku for sku, _ in history} if filters.exclude_bought else set()
         if loaded is None:
@@ -171,7 +175,7 @@ class RecommendationService:
     def together(self, skus: list[str], n: int = DEFAULT_COUNT, filters: Filters = Filters(),
                  customer_id: int | None = None) -> Recommendations:
         """Frequently bought together with a basket of products (same-order co-occurrence)."""
-        loaded = self.holder.get()
+        loaded = self._model()
         if loaded is None:
             return Recommendations("together")
         model = loaded.model
@@ -237,7 +241,7 @@ class RecommendationService:
         parts = [f"{product.name} (SKU {product.sku}) costs £{product.price:.2f}",
                  f"and is in stock ({product.stock} available)." if product.stock > 0 else
                  "but is out of stock at the moment."]
-        loaded = self.holder.get()
+        loaded = self._model()
         if loaded is not None and product.sku in loaded.model.index:
             model = loaded.model
             row = np.asarray(model.basket[model.index[product.sku]].toarray()).ravel()
@@ -247,6 +251,32 @@ class RecommendationService:
         return ProductInfo(product, " ".join(parts))
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _model(self) -> LoadedModel | None:
+        """The served model, extended with products added to the store since it was trained."""
+        loaded = self.holder.get()
+        if loaded is None:
+            return None
+        now = time.monotonic()
+        cached = self._extended
+        if cached is not None and cached[0] == loaded.version and now - cached[1] < CATALOGUE_CHECK_S:
+            return cached[2]
+        with Session(self.engine) as session:
+            stamp = tuple(session.execute(select(func.count(Product.id), func.max(Product.id))).one())
+        if cached is not None and cached[0] == loaded.version and cached[3] == stamp:
+            self._extended = (loaded.version, now, cached[2], stamp)
+            return cached[2]
+        model = loaded.model
+        with Session(self.engine) as session:
+            rows = [row for row in session.execute(select(Product.sku, Product.name, Product.unit_price)
+                                                   .order_by(Product.id)) if row.sku not in model.index]
+        if rows:
+            names = [row.name for row in rows]
+            model = model.with_products([row.sku for row in rows], names,
+                                        np.asarray([float(row.unit_price) for row in rows]), text.encode(names))
+        extended = LoadedModel(loaded.version, model, loaded.manifest)
+        self._extended = (loaded.version, now, extended, stamp)
+        return extended
+
     def _pick(self, loaded: LoadedModel, scores: np.ndarray, n: int, filters: Filters, bought: set[str],
               reason: Callable[[int], str]) -> list[Suggestion]:
         """Best-scoring products that pass the filters with live price and stock, at most n."""
@@ -312,7 +342,7 @@ class RecommendationService:
 
     def _resolve_in_catalogue(self, reference: str, wanted: set[str]) -> ProductRef | None:
         """Best catalogue name: all words present beats meaning; meaning alone must be close."""
-        loaded = self.holder.get()
+        loaded = self._model()
         if loaded is None:
             matches = self._name_search(sorted(wanted), 1)
             return self._product_by_sku(matches[0]) if matches else None

@@ -127,3 +127,24 @@ def test_without_a_model_everything_falls_back_to_store_sales(modelless_service:
     assert similar and "71053" not in {item.sku for item in similar}
     assert modelless_service.product_info("jumbo bag").product.sku == "85099B"
     assert modelless_service.together(["85099B"]).items == []
+
+
+def test_product_added_after_training_is_reachable_at_once(trained_root, tmp_path) -> None:
+    from sqlalchemy.orm import Session
+
+    from recommender.artifact import ModelHolder
+    from store.models import Product
+    from tests.recommender.conftest import build_store
+
+    engine = build_store(tmp_path / "shop.db")
+    service = RecommendationService(engine, ModelHolder(trained_root))
+    assert "99902" not in {item.sku for item in service.matching("galaxy star projector").items}
+    with Session(engine) as session, session.begin():
+        session.add(Product(sku="99902", name="Galaxy Star Night Projector", unit_price=Decimal("14.00"), stock=5))
+    service._extended = None  # as if CATALOGUE_CHECK_S had passed
+    assert service.matching("galaxy star projector").items[0].sku == "99902"
+    assert service.resolve_product("galaxy projector").sku == "99902"
+    similar = service.similar("99902")
+    assert similar.anchor.sku == "99902" and similar.items
+    assert all(item.reason == "Similar to Galaxy Star Night Projector" for item in similar.items)
+    engine.dispose()
