@@ -9,7 +9,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa's training cache lives outside the checkout so fresh clones reuse unchanged graph nodes.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
 
-.PHONY: setup data db train actions demo chat test lint clean
+.PHONY: setup data db train recommender recommender-retrain demo test lint clean
 
 setup:            ## create/refresh both virtual environments and .env
 	@bash scripts/setup.sh
@@ -23,7 +23,13 @@ db: setup         ## migrate and seed the demo store (once)
 train: data       ## train the Rasa model (reuses Rasa's cache when nothing changed)
 	@$(RASA) train --config config.yml --domain domain.yml --data training_data --out models --fixed-model-name shopdesk
 
-demo: db train    ## set everything up and start the demo shop
+recommender: db  ## train the product recommender once (var/recommender/current)
+	@[ -e var/recommender/current ] || nice -n 10 $(APP_PY) -m recommender.train
+
+recommender-retrain: db  ## publish a new recommender version; the running action server picks it up
+	@nice -n 10 $(APP_PY) -m recommender.train
+
+demo: db train recommender  ## set everything up and start the demo shop
 	@$(APP_PY) -m runtime.demo
 
 test: setup       ## set up and run the whole test suite
