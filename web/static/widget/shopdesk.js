@@ -773,7 +773,10 @@
     setBusy(true, t("uploading"));
     api("/api/attachments", { method: "POST", body: body }).then(function (saved) {
       setBusy(false);
-      send(config.attachmentPayload, { display: "", metadata: { attachment: { type: "image", url: saved.url,
+      // "/share_image{"image_url": "/uploads/…"}": the bot gets the URL as an entity, the agent sees it in the text.
+      var payload = config.attachmentPayload.charAt(0) === "/"
+        ? config.attachmentPayload + JSON.stringify({ image_url: saved.url }) : config.attachmentPayload;
+      send(payload, { display: "", metadata: { attachment: { type: "image", url: saved.url,
         id: saved.id, return_request_id: saved.return_request_id } } });
     }, function (error) {
       setBusy(false);
