@@ -1,15 +1,18 @@
-"""Start the demo shop (action server + Rasa server on the embedded defaults) and chat with it.
+"""Start the demo shop (web storefront with the chat widget, Rasa server, action server) and open it.
 
-Run through `make demo`, which first sets up the environments, seeds the store and trains the model.
-With a terminal attached you get a chat prompt right away; Ctrl-C (or Ctrl-D) stops every process.
+Run through `make demo`, which first sets up the environments, seeds the store and trains the models.
+The storefront opens in the browser (http://127.0.0.1:8080/); with a terminal attached you can also
+chat right there. Ctrl-C (or Ctrl-D) stops every process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import uuid
+import webbrowser
 
 from runtime.chat_client import render_for_terminal, send_message
 from runtime.stack import StackConfig, shopdesk_stack
@@ -33,24 +36,33 @@ def chat(rasa_url: str, metadata: dict[str, str] | None) -> None:
 
 
 def main() -> int:
+    if os.environ.get("SHOPDESK_PROFILE") == "scaleout":  # docs/deployment.md: same launcher, scale-out profile
+        from runtime.scaleout import main as scaleout_main
+
+        return scaleout_main()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)
+    parser.add_argument("--web-port", type=int, default=8080)
+    parser.add_argument("--no-browser", action="store_true", help="don't open the storefront in a browser")
     parser.add_argument("--as-customer", type=int, default=None,
                         help="chat as this verified customer id (as if signed in on the shop's site)")
     args = parser.parse_args()
 
-    config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port)
-    stack = shopdesk_stack(config)
+    config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port, web_port=args.web_port)
+    stack = shopdesk_stack(config, with_web=True)
     # Ctrl-C and SIGTERM both end in `finally: stack.stop()`, even when started from a script that
     # ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("Starting the action server and the Rasa server (first start takes a minute)...")
+    print("Starting the action server, the Rasa server and the shop (first start takes a minute)...")
     try:
         stack.start()
         print(f"Rasa server: {config.rasa_url} (REST: {config.rasa_url}/webhooks/shopdesk_rest/webhook), "
               f"action server: {config.actions_url}; logs in var/logs/.")
+        print(f"\n  The demo shop with the chat widget: {config.web_url}/\n", flush=True)
+        if not args.no_browser:
+            webbrowser.open(f"{config.web_url}/")
         metadata = None
         if args.as_customer is not None:
             metadata = {METADATA_KEY: issue_customer_token(args.as_customer, config.env()["SHOPDESK_SIGNING_KEY"])}

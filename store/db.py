@@ -30,7 +30,20 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool_settings())
+
+
+def pool_settings() -> dict[str, int]:
+    """Connection pool per process for server databases (PostgreSQL); see docs/deployment.md for sizing.
+
+    SHOPDESK_DB_POOL_SIZE (10), SHOPDESK_DB_MAX_OVERFLOW (10), SHOPDESK_DB_POOL_TIMEOUT (seconds to wait
+    for a free connection, 30), SHOPDESK_DB_POOL_RECYCLE (seconds, 1800).
+    """
+    env = os.environ.get
+    return {"pool_size": int(env("SHOPDESK_DB_POOL_SIZE", "10")),
+            "max_overflow": int(env("SHOPDESK_DB_MAX_OVERFLOW", "10")),
+            "pool_timeout": int(env("SHOPDESK_DB_POOL_TIMEOUT", "30")),
+            "pool_recycle": int(env("SHOPDESK_DB_POOL_RECYCLE", "1800"))}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

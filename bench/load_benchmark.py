@@ -1,0 +1,257 @@
+"""Scale-out load and fault benchmark: the embedded default vs the scale-out profile with 1, 2, 3 Rasa instances,
+then faults under load, in one run, with the exactly-once audit from the tracker store after each run.
+
+    nice -n 10 .venv/app/bin/python bench/load_benchmark.py [--users 30] [--duration 40] [--instances 1 2 3]
+
+For each deployment: start it, drive it with Locust (bench/locustfile.py, headless, bounded in users and
+time) over the REST channel on loopback, read messages/s, p50/p95/p99 and errors (intent path and action
+path apart), then audit every conversation in the tracker store (runtime/conversation_audit.py) and, for
+the scale-out profile, check that the analytics consumer stored every tracker event exactly once.
+The fault run (2 Rasa instances, 2 action servers) kills an action server, restarts a Rasa instance
+(drained rolling restart), restarts Redis and blocks the store database for a few seconds, during load.
+Results print side by side and go to bench/results/scaleout_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+from sqlalchemy import bindparam, create_engine, select, text
+from sqlalchemy.orm import Session
+
+from runtime.conversation_audit import audit, read_client_log
+from runtime.scaleout import ScaleoutConfig, ScaleoutStack, store_database_blocked
+from runtime.stack import PROJECT_ROOT, StackConfig, project_env, shopdesk_stack
+from store.models import Customer, Order
+from store.tokens import issue_customer_token
+
+LOCUST = PROJECT_ROOT / ".venv" / "app" / "bin" / "locust"
+LOCUSTFILE = PROJECT_ROOT / "bench" / "locustfile.py"
+RESULTS = PROJECT_ROOT / "bench" / "results" / "scaleout_load.json"
+
+
+def cpu_times() -> tuple[float, float]:
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields), idle
+
+
+def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 300, customers: int = 60) -> Path:
+    """Orders (number, email) that can be tracked without changing anything, and signed-in customers."""
+    engine = create_engine(database_url)
+    with Session(engine) as s:
+        rows = s.execute(select(Order.number, Customer.email, Customer.id).join(Customer)
+                         .where(Order.status.in_(["shipped", "delivered"])).order_by(Order.number)
+                         .limit(orders)).all()
+    engine.dispose()
+    ids = sorted({row[2] for row in rows})[:customers]
+    path.write_text(json.dumps({"orders": [[r[0], r[1]] for r in rows],
+                                "customers": [[cid, issue_customer_token(cid, signing_key)] for cid in ids]}))
+    return path
+
+
+def run_locust(host: str, pool: Path, log_dir: Path, users: int, duration: int, spawn_rate: int,
+               think: str) -> dict:
+    """One headless Locust run; returns its aggregate and per-path stats from the CSV."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    prefix = log_dir / "locust"
+    env = {**os.environ, "SHOPDESK_LOAD_POOL": str(pool), "SHOPDESK_LOAD_LOG": str(log_dir),
+           "SHOPDESK_LOAD_THINK": think}
+    cpu0 = cpu_times()
+    subprocess.run([str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(spawn_rate),
+                    "-t", f"{duration}s", "--host", host, "--csv", str(prefix), "--only-summary",
+                    "--loglevel", "WARNING", "--stop-timeout", "20"], env=env, check=False,
+                   stdout=subprocess.DEVNULL, stderr=open(log_dir / "locust.err", "w"))  # noqa: SIM115
+    cpu1 = cpu_times()
+    busy = 1 - (cpu1[1] - cpu0[1]) / max(cpu1[0] - cpu0[0], 1)
+    stats = {}
+    with open(f"{prefix}_stats.csv") as handle:
+        for row in csv.DictReader(handle):
+            stats[row["Name"]] = {
+                "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                "msg_per_s": round(float(row["Requests/s"]), 1), "p50_ms": float(row["50%"] or 0),
+                "p95_ms": float(row["95%"] or 0), "p99_ms": float(row["99%"] or 0)}
+    return {"stats": stats, "machine_cpu_busy": round(busy, 2), "loadavg": os.getloadavg()}
+
+
+def audit_run(tracker_url: str, log_dir: Path) -> tuple[dict, dict, dict[str, list[str]]]:
+    accepted, outcomes = read_client_log(str(p) for p in log_dir.glob("turns-*.jsonl"))
+    report = audit(tracker_url, accepted)
+    summary = report.summary()
+    summary["examples"] = report.problems[:5]
+    return summary, outcomes, accepted
+
+
+def analytics_check(config: ScaleoutConfig, senders: list[str], wait: float = 30) -> dict:
+    """Every tracker event of these conversations is in the analytics table exactly once."""
+    query_tracker = text("SELECT count(*) FROM events WHERE sender_id IN :s").bindparams(
+        bindparam("s", expanding=True))
+    query_console = text("SELECT count(*), count(DISTINCT digest) FROM conversation_events WHERE sender_id IN :s"
+                         ).bindparams(bindparam("s", expanding=True))
+    tracker, console = create_engine(config.tracker_url), create_engine(config.console_url)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            with tracker.connect() as t, console.connect() as c:
+                in_tracker = t.execute(query_tracker, {"s": senders}).scalar()
+                in_console, distinct = c.execute(query_console, {"s": senders}).one()
+            if in_console >= in_tracker or time.monotonic() > deadline:
+                return {"tracker_events": in_tracker, "analytics_events": in_console,
+                        "analytics_distinct": distinct, "ok": in_tracker == in_console == distinct}
+            time.sleep(1)
+    finally:
+        tracker.dispose()
+        console.dispose()
+
+
+class FaultSchedule(threading.Thread):
+    """Faults injected during the load run, with what happened and when."""
+
+    def __init__(self, stack: ScaleoutStack, start_after: float, gap: float, block_seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.start_after, self.gap, self.block_seconds = stack, start_after, gap, block_seconds
+        self.log: list[dict] = []
+
+    def note(self, fault: str, began: float, **details: object) -> None:
+        self.log.append({"fault": fault, "at_s": round(began - self.t0, 1),
+                         "took_s": round(time.monotonic() - began, 2), **details})
+
+    def run(self) -> None:
+        self.t0 = time.monotonic()
+        time.sleep(self.start_after)
+        began = time.monotonic()
+        self.stack.kill("actions1")
+        self.note("kill action server actions1 (SIGKILL; supervisor restarts it)", began)
+        time.sleep(self.gap)
+        began = time.monotonic()
+        out_of_rotation = self.stack.rolling_restart("rasa1")
+        self.note("restart Rasa instance rasa1 (drain, restart, re-enable)", began,
+                  out_of_rotation_s=round(out_of_rotation, 1))
+        time.sleep(self.gap / 2)
+        began = time.monotonic()
+        downtime = self.stack.restart_redis()
+        self.note("restart Redis (SHUTDOWN NOSAVE + start)", began, redis_down_s=round(downtime, 2))
+        time.sleep(self.gap / 2)
+        began = time.monotonic()
+        with store_database_blocked(self.stack.config):
+            time.sleep(self.block_seconds)
+        self.note(f"store database unavailable for {self.block_seconds:.0f}s (connections refused and cut)", began)
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=30, help="concurrent customers (default %(default)s)")
+    parser.add_argument("--duration", type=int, default=40, help="seconds of load per deployment")
+    parser.add_argument("--spawn-rate", type=int, default=10)
+    parser.add_argument("--think", default="0.2,0.8", help="think time range between turns, seconds")
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--action-servers", type=int, default=2)
+    parser.add_argument("--fault-duration", type=int, default=100)
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--keep-databases", action="store_true")
+    args = parser.parse_args()
+
+    models = sorted((PROJECT_ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        sys.exit("no trained model in models/: run `make train`")
+    model = models[-1]
+    work = Path(tempfile.mkdtemp(prefix="shopdesk-load-"))
+    signing_key = project_env()["SHOPDESK_SIGNING_KEY"]
+    results: dict = {"conditions": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
+                                    "users": args.users, "duration_s": args.duration, "think_s": args.think,
+                                    "model": model.name, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                                                  time.gmtime())},
+                     "runs": {}}
+
+    def record(name: str, run: dict) -> None:
+        results["runs"][name] = run
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2))
+        agg = run["load"]["stats"].get("Aggregated", {})
+        intent = run["load"]["stats"].get("intent path", {})
+        print(f"{name:>22}: {agg.get('msg_per_s', 0):6.1f} msg/s  p50 {agg.get('p50_ms', 0):5.0f}  "
+              f"p95 {agg.get('p95_ms', 0):5.0f}  p99 {agg.get('p99_ms', 0):5.0f} ms  errors "
+              f"{agg.get('failures', 0)}/{agg.get('requests', 0)}  | intent p95 {intent.get('p95_ms', 0):.0f} ms  "
+              f"| cpu {run['load']['machine_cpu_busy']:.0%} | audit ok={run['audit']['ok']} "
+              f"outcomes={run['outcomes']}", flush=True)
+
+    if not args.skip_baseline:
+        var = work / "embedded"
+        var.mkdir()
+        store = var / "shop.db"
+        copy_sqlite(PROJECT_ROOT / "var" / "shop.db", store)
+        config = StackConfig(model=model, database_url=f"sqlite:///{store}", var_dir=var)
+        pool = build_pool(config.database_url, work / "pool-embedded.json", signing_key)
+        with shopdesk_stack(config):
+            log_dir = work / "run-embedded"
+            load = run_locust(config.rasa_url, pool, log_dir, args.users, args.duration, args.spawn_rate, args.think)
+        summary, outcomes, _ = audit_run(f"sqlite:///{var / 'tracker.db'}", log_dir)
+        record("embedded (baseline)", {"load": load, "audit": summary, "outcomes": outcomes})
+
+    config = ScaleoutConfig.isolated(work / "scaleout", "bench", model=model, with_chroma=False)
+    try:
+        pool = None
+        for instances in args.instances:
+            run_config = ScaleoutConfig.isolated(
+                work / f"scaleout-{instances}", "bench", model=model, with_chroma=False, rasa_instances=instances,
+                action_servers=args.action_servers)
+            with ScaleoutStack(run_config):
+                pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json", signing_key)
+                log_dir = work / f"run-scaleout-{instances}"
+                load = run_locust(run_config.rasa_url, pool, log_dir, args.users, args.duration, args.spawn_rate,
+                                  args.think)
+                summary, outcomes, accepted = audit_run(run_config.tracker_url, log_dir)
+                analytics = analytics_check(run_config, list(accepted))
+            record(f"scale-out x{instances}", {"load": load, "audit": summary, "outcomes": outcomes,
+                                               "analytics": analytics})
+        if not args.skip_faults:
+            run_config = ScaleoutConfig.isolated(work / "scaleout-faults", "bench", model=model, with_chroma=False,
+                                                 rasa_instances=2, action_servers=args.action_servers)
+            with ScaleoutStack(run_config) as stack:
+                pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json", signing_key)
+                faults = FaultSchedule(stack, start_after=10, gap=12, block_seconds=5)
+                log_dir = work / "run-faults"
+                faults.start()
+                load = run_locust(run_config.rasa_url, pool, log_dir, args.users, args.fault_duration,
+                                  args.spawn_rate, args.think)
+                faults.join(timeout=120)
+                summary, outcomes, accepted = audit_run(run_config.tracker_url, log_dir)
+                analytics = analytics_check(run_config, list(accepted))
+                restarts = dict(stack.restarts)
+            record("scale-out x2 + faults", {"load": load, "audit": summary, "outcomes": outcomes,
+                                             "analytics": analytics, "faults": faults.log,
+                                             "supervisor_restarts": restarts})
+            for entry in faults.log:
+                print("    fault:", json.dumps(entry))
+    finally:
+        if not args.keep_databases:
+            from runtime.scaleout import drop_databases
+
+            drop_databases(config)
+    print(f"\nresults: {RESULTS}; logs of every process and client turn: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

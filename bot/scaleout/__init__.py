@@ -1,0 +1,2 @@
+"""Rasa-side pieces of the scale-out profile (deploy/scaleout): a Redis lock store that rides out a
+Redis restart, and a REST channel that answers gracefully when the message cannot be processed."""
