@@ -41,11 +41,16 @@ class StackConfig:
     var_dir: Path = PROJECT_ROOT / "var"
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
+    web_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def actions_url(self) -> str:
@@ -62,13 +67,15 @@ class StackConfig:
             "TRACKER_DIALECT": env.get("TRACKER_DIALECT", "sqlite"),
             "TRACKER_DB": env.get("TRACKER_DB", str(self.var_dir / "tracker.db")),
             "SANIC_HOST": "127.0.0.1",
+            "RASA_URL": self.rasa_url,
         })
         if not env.get("RASA_AUTH_TOKEN"):
             raise RuntimeError("RASA_AUTH_TOKEN is not set: run scripts/setup.sh (it writes .env)")
         return env
 
 
-def shopdesk_servers(config: StackConfig) -> list[ServerProcess]:
+def shopdesk_servers(config: StackConfig, with_web: bool = False) -> list[ServerProcess]:
+    """Action server and Rasa server; with_web adds the storefront + widget web app (web/)."""
     env, logs = config.env(), config.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     actions = ServerProcess(
@@ -83,8 +90,15 @@ def shopdesk_servers(config: StackConfig) -> list[ServerProcess]:
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
         health_url=f"{config.rasa_url}/", env=env, cwd=PROJECT_ROOT, log_path=logs / "rasa.log",
     )
-    return [actions, rasa]
+    servers = [actions, rasa]
+    if with_web:
+        servers.append(ServerProcess(
+            name="web app",
+            command=[str(APP_PYTHON), "-m", "web", "--port", str(config.web_port)],
+            health_url=f"{config.web_url}/favicon.ico", env=env, cwd=PROJECT_ROOT, log_path=logs / "web.log",
+        ))
+    return servers
 
 
-def shopdesk_stack(config: StackConfig) -> ProcessGroup:
-    return ProcessGroup(shopdesk_servers(config))
+def shopdesk_stack(config: StackConfig, with_web: bool = False) -> ProcessGroup:
+    return ProcessGroup(shopdesk_servers(config, with_web))

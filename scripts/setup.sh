@@ -75,4 +75,11 @@ SHOPDESK_WEBHOOK_SECRET=$(token)
 FLASK_SECRET_KEY=$(token)
 EOF
 fi
+# The browser tests drive Debian's chromium; the widget serves a pinned socket.io client fetched from npm.
+if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
+  log "installing chromium and npm from Debian's packages"
+  apt-get update -qq && apt-get install -y -qq chromium npm >/dev/null
+fi
+(cd "$ROOT" && "$VENVS/app/bin/python" -m web.vendor)
+
 log "environments ready: .venv/app (Python 3.11), .venv/rasa (Python 3.10)"

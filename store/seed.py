@@ -236,11 +236,12 @@ def _add_return(order: Order, now: datetime, rng: random.Random) -> None:
 
 
 def reset(engine: Engine) -> None:
-    from store.models import Base
+    """Drop every table (including other modules' and Alembic's), so migrations rebuild from scratch."""
+    from sqlalchemy import MetaData
 
-    Base.metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    existing = MetaData()
+    existing.reflect(engine)
+    existing.drop_all(engine)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
