@@ -53,11 +53,17 @@ class RasaClient:
                                        "metadata": {"shopdesk_agent": agent_name}}], deliver=True)
 
     def resume(self, conversation_id: str, farewell: str | None = None) -> None:
-        """Give the conversation back to the bot (ends any form left half-way), optionally saying so."""
+        """Give the conversation back to the bot (ends any form left half-way), optionally saying so.
+
+        Ends with `action_listen`, as every bot turn does: while paused, Rasa logs the customer's messages
+        without listen actions between them, and without one the next message would not start a new turn
+        for the policies (the bot would answer "hello" with a fallback).
+        """
         events: list[dict[str, Any]] = [{"event": "resume"}, {"event": "active_loop", "name": None},
                                         {"event": "slot", "name": "requested_slot", "value": None}]
         if farewell:
             events.append({"event": "bot", "text": farewell, "metadata": {"shopdesk_agent": "system"}})
+        events.append({"event": "action", "name": "action_listen"})
         self.append(conversation_id, events, deliver=bool(farewell))
 
 

@@ -10,6 +10,7 @@
   function item(h) {
     const li = el("li", "handoff");
     li.dataset.id = String(h.id);
+    li.dataset.conversation = h.conversation_id;
     const link = el("a", "title", h.reason_detail || h.reason);
     link.href = conversationUrl(h.id);
     li.append(link, el("span", "preview", `“${h.last_message}”`));

@@ -83,7 +83,7 @@ def handoff_model(workdir: Path) -> Path:
     if integrated():
         return latest_model()
     domain, config = overlay_files(workdir / "overlay")
-    key = _fingerprint(domain, config, PROJECT_ROOT / "training_data", PROJECT_ROOT / "bot")
+    key = _fingerprint(domain, config, PROJECT_ROOT / "training_data")  # code is loaded at run time
     model = MODEL_CACHE / f"handoff-{key}.tar.gz"
     if model.exists():
         return model
