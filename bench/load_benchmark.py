@@ -51,6 +51,49 @@ def cpu_times() -> tuple[float, float]:
     return sum(fields), idle
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+SERVICES = ("postgres", "redis-server", "beam.smp")
+
+
+def process_cpu(groups: dict[str, set[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each named set of process groups, and by the backing services (by name)."""
+    totals = dict.fromkeys([*groups, *SERVICES], 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        pgrp, used = int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
+        for label, pgids in groups.items():
+            if pgrp in pgids:
+                totals[label] += used
+        if name in SERVICES:
+            totals[name] += used
+    return totals
+
+
+def stack_groups(servers: dict) -> dict[str, set[int]]:
+    """Process groups of a deployment's processes, by role (each server runs in its own session)."""
+    groups: dict[str, set[int]] = {}
+    for name, server in servers.items():
+        role = name.rstrip("0123456789")
+        if server.process is not None:
+            groups.setdefault(role, set()).add(server.process.pid)
+    return groups
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
+    """Milliseconds of CPU per customer message, per role (a process that died mid-run is not counted)."""
+    per = {k: round(max(after.get(k, 0) - before.get(k, 0), 0) * 1000 / max(messages, 1), 1) for k in after}
+    ours = sum(v for k, v in per.items() if k not in SERVICES)
+    per["shopdesk processes"] = round(ours, 1)
+    per["with services"] = round(ours + sum(per[k] for k in SERVICES), 1)
+    per["projected msg/s on 2 idle cores"] = round(2000 / per["with services"], 1) if per["with services"] else 0
+    return per
+
+
 def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 300, customers: int = 60) -> Path:
     """Orders (number, email) that can be tracked without changing anything, and signed-in customers."""
     engine = create_engine(database_url)
@@ -66,18 +109,18 @@ def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 30
 
 
 def run_locust(host: str, pool: Path, log_dir: Path, users: int, duration: int, spawn_rate: int,
-               think: str) -> dict:
+               think: str, groups: dict[str, set[int]]) -> dict:
     """One headless Locust run; returns its aggregate and per-path stats from the CSV."""
     log_dir.mkdir(parents=True, exist_ok=True)
     prefix = log_dir / "locust"
     env = {**os.environ, "SHOPDESK_LOAD_POOL": str(pool), "SHOPDESK_LOAD_LOG": str(log_dir),
            "SHOPDESK_LOAD_THINK": think}
-    cpu0 = cpu_times()
+    cpu0, procs0 = cpu_times(), process_cpu(groups)
     subprocess.run([str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(spawn_rate),
                     "-t", f"{duration}s", "--host", host, "--csv", str(prefix), "--only-summary",
                     "--loglevel", "WARNING", "--stop-timeout", "20"], env=env, check=False,
                    stdout=subprocess.DEVNULL, stderr=open(log_dir / "locust.err", "w"))  # noqa: SIM115
-    cpu1 = cpu_times()
+    cpu1, procs1 = cpu_times(), process_cpu(groups)
     busy = 1 - (cpu1[1] - cpu0[1]) / max(cpu1[0] - cpu0[0], 1)
     stats = {}
     with open(f"{prefix}_stats.csv") as handle:
@@ -86,7 +129,9 @@ def run_locust(host: str, pool: Path, log_dir: Path, users: int, duration: int, 
                 "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
                 "msg_per_s": round(float(row["Requests/s"]), 1), "p50_ms": float(row["50%"] or 0),
                 "p95_ms": float(row["95%"] or 0), "p99_ms": float(row["99%"] or 0)}
-    return {"stats": stats, "machine_cpu_busy": round(busy, 2), "loadavg": os.getloadavg()}
+    messages = stats.get("Aggregated", {}).get("requests", 0)
+    return {"stats": stats, "machine_cpu_busy": round(busy, 2), "loadavg": os.getloadavg(),
+            "cpu_ms_per_message": cpu_per_message(procs0, procs1, messages)}
 
 
 def audit_run(tracker_url: str, log_dir: Path) -> tuple[dict, dict, dict[str, list[str]]]:
@@ -166,7 +211,7 @@ def main() -> int:
     parser.add_argument("--think", default="0.2,0.8", help="think time range between turns, seconds")
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--action-servers", type=int, default=2)
-    parser.add_argument("--fault-duration", type=int, default=100)
+    parser.add_argument("--fault-duration", type=int, default=150)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-faults", action="store_true")
     parser.add_argument("--keep-databases", action="store_true")
@@ -193,7 +238,10 @@ def main() -> int:
         print(f"{name:>22}: {agg.get('msg_per_s', 0):6.1f} msg/s  p50 {agg.get('p50_ms', 0):5.0f}  "
               f"p95 {agg.get('p95_ms', 0):5.0f}  p99 {agg.get('p99_ms', 0):5.0f} ms  errors "
               f"{agg.get('failures', 0)}/{agg.get('requests', 0)}  | intent p95 {intent.get('p95_ms', 0):.0f} ms  "
-              f"| cpu {run['load']['machine_cpu_busy']:.0%} | audit ok={run['audit']['ok']} "
+              f"| cpu {run['load']['machine_cpu_busy']:.0%}, "
+              f"{run['load']['cpu_ms_per_message']['with services']:.0f} ms/msg -> "
+              f"{run['load']['cpu_ms_per_message']['projected msg/s on 2 idle cores']:.0f} msg/s on 2 idle cores "
+              f"| audit ok={run['audit']['ok']} "
               f"outcomes={run['outcomes']}", flush=True)
 
     if not args.skip_baseline:
@@ -203,9 +251,12 @@ def main() -> int:
         copy_sqlite(PROJECT_ROOT / "var" / "shop.db", store)
         config = StackConfig(model=model, database_url=f"sqlite:///{store}", var_dir=var)
         pool = build_pool(config.database_url, work / "pool-embedded.json", signing_key)
-        with shopdesk_stack(config):
+        group = shopdesk_stack(config)
+        with group:
             log_dir = work / "run-embedded"
-            load = run_locust(config.rasa_url, pool, log_dir, args.users, args.duration, args.spawn_rate, args.think)
+            groups = stack_groups({s.name.replace(" ", "_"): s for s in group.servers})
+            load = run_locust(config.rasa_url, pool, log_dir, args.users, args.duration, args.spawn_rate, args.think,
+                              groups)
         summary, outcomes, _ = audit_run(f"sqlite:///{var / 'tracker.db'}", log_dir)
         record("embedded (baseline)", {"load": load, "audit": summary, "outcomes": outcomes})
 
@@ -216,11 +267,11 @@ def main() -> int:
             run_config = ScaleoutConfig.isolated(
                 work / f"scaleout-{instances}", "bench", model=model, with_chroma=False, rasa_instances=instances,
                 action_servers=args.action_servers)
-            with ScaleoutStack(run_config):
+            with ScaleoutStack(run_config) as stack:
                 pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json", signing_key)
                 log_dir = work / f"run-scaleout-{instances}"
                 load = run_locust(run_config.rasa_url, pool, log_dir, args.users, args.duration, args.spawn_rate,
-                                  args.think)
+                                  args.think, stack_groups(stack.servers))
                 summary, outcomes, accepted = audit_run(run_config.tracker_url, log_dir)
                 analytics = analytics_check(run_config, list(accepted))
             record(f"scale-out x{instances}", {"load": load, "audit": summary, "outcomes": outcomes,
@@ -234,7 +285,7 @@ def main() -> int:
                 log_dir = work / "run-faults"
                 faults.start()
                 load = run_locust(run_config.rasa_url, pool, log_dir, args.users, args.fault_duration,
-                                  args.spawn_rate, args.think)
+                                  args.spawn_rate, args.think, stack_groups(stack.servers))
                 faults.join(timeout=120)
                 summary, outcomes, accepted = audit_run(run_config.tracker_url, log_dir)
                 analytics = analytics_check(run_config, list(accepted))
@@ -246,9 +297,9 @@ def main() -> int:
                 print("    fault:", json.dumps(entry))
     finally:
         if not args.keep_databases:
-            from runtime.scaleout import drop_databases
+            from runtime.scaleout import remove_isolated
 
-            drop_databases(config)
+            remove_isolated(config)
     print(f"\nresults: {RESULTS}; logs of every process and client turn: {work}")
     return 0
 

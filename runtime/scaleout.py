@@ -242,6 +242,24 @@ def drop_databases(config: ScaleoutConfig) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
+def remove_isolated(config: ScaleoutConfig) -> None:
+    """Everything an isolated deployment left behind: its databases, its queue and exchange, its lock keys."""
+    import pika
+    import redis
+
+    drop_databases(config)
+    with contextlib.suppress(Exception):
+        connection = pika.BlockingConnection(pika.URLParameters(config.env()["SHOPDESK_AMQP_URL"]))
+        channel = connection.channel()
+        channel.queue_delete(queue=config.queue)
+        channel.exchange_delete(exchange=config.exchange)
+        connection.close()
+    with contextlib.suppress(Exception):
+        client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_lock_db)
+        for key in client.scan_iter(f"{config.lock_prefix}:*"):
+            client.delete(key)
+
+
 @contextmanager
 def store_database_blocked(config: ScaleoutConfig) -> Iterator[None]:
     """Make the store database unavailable (refuse and cut connections), always restoring it afterwards.
@@ -274,12 +292,16 @@ def render_haproxy(config: ScaleoutConfig) -> Path:
         path.write_bytes(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-cache\r\n"
                          b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         fallbacks[name] = path
-    rasa = "\n".join(f"    server rasa{i + 1} 127.0.0.1:{port} check"
-                     for i, port in enumerate(config.rasa_instance_ports))
-    tracking = "\n".join(f"    server rasa{i + 1} 127.0.0.1:{port} track rasa/rasa{i + 1}"
-                         for i, port in enumerate(config.rasa_instance_ports))
-    actions = "\n".join(f"    server actions{i + 1} 127.0.0.1:{port} check"
-                        for i, port in enumerate(config.action_server_ports))
+    ports = list(enumerate(config.rasa_instance_ports, start=1))
+    # Unchecked backups of the same instances: used only if every checked one is marked down (e.g. all too
+    # busy to answer checks in time); a really dead one still fails fast and the request is retried.
+    backups = [f"    server rasa{i}-unchecked 127.0.0.1:{port} backup" for i, port in ports]
+    rasa = "\n".join([f"    server rasa{i} 127.0.0.1:{port} check" for i, port in ports] + backups)
+    tracking = "\n".join([f"    server rasa{i} 127.0.0.1:{port} track rasa/rasa{i}" for i, port in ports]
+                          + backups)
+    action_ports = list(enumerate(config.action_server_ports, start=1))
+    actions = "\n".join([f"    server actions{i} 127.0.0.1:{port} check" for i, port in action_ports]
+                         + [f"    server actions{i}-unchecked 127.0.0.1:{port} backup" for i, port in action_ports])
     text = string.Template((DEPLOY / "haproxy.cfg.template").read_text()).substitute(
         bind_host="127.0.0.1", rasa_port=config.rasa_port, actions_port=config.actions_port,
         stats_port=config.stats_port, stats_socket=config.run_dir / "haproxy.sock",
@@ -437,7 +459,8 @@ class ScaleoutStack:
         try:
             self.haproxy_command(f"set server rasa/{name} state drain")
             deadline = time.monotonic() + drain_timeout
-            while self._current_sessions("rasa", name) > 0 and time.monotonic() < deadline:
+            while (self._current_sessions("rasa", name) + self._current_sessions("rasa_webhooks", name) > 0
+                   and time.monotonic() < deadline):
                 time.sleep(0.1)
             self.haproxy_command(f"set server rasa/{name} state maint")
             server.stop()
@@ -462,15 +485,15 @@ class ScaleoutStack:
                 return int(row.get("scur") or 0)
         return 0
 
-    def restart_redis(self) -> float:
-        """Restart the Redis server (SHUTDOWN NOSAVE, then the machine's start command); returns the downtime."""
-        import redis
-
+    def restart_redis(self, down_seconds: float = 2.0) -> float:
+        """Restart the Redis server (SHUTDOWN NOSAVE, `down_seconds` later the machine's start command, as in a
+        failover); returns the downtime."""
         began = time.monotonic()
-        with contextlib.suppress(redis.exceptions.ConnectionError):  # the connection drops as Redis exits
-            redis.Redis(host=self.config.redis_host, port=self.config.redis_port).shutdown(nosave=True)
+        subprocess.run(["redis-cli", "-h", self.config.redis_host, "-p", str(self.config.redis_port), "shutdown",
+                        "nosave"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         while port_open(self.config.redis_host, self.config.redis_port, 0.2):
             time.sleep(0.05)
+        time.sleep(down_seconds)
         subprocess.run(SERVICE_STARTERS["redis"], shell=True, check=True, stdout=subprocess.DEVNULL)
         while not port_open(self.config.redis_host, self.config.redis_port, 0.2):
             time.sleep(0.05)

@@ -22,7 +22,7 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "online_retail_t
 
 @pytest.fixture(scope="session")
 def scaleout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from runtime.scaleout import ScaleoutConfig, ScaleoutStack, drop_databases, haproxy_binary
+    from runtime.scaleout import ScaleoutConfig, ScaleoutStack, haproxy_binary, remove_isolated
 
     try:
         haproxy_binary()
@@ -39,4 +39,4 @@ def scaleout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield stack
     finally:
         stack.stop()
-        drop_databases(config)
+        remove_isolated(config)
