@@ -89,3 +89,17 @@ def forget_recent() -> None:
     """Drop remembered embeddings (benchmarks time real encoding)."""
     with _recent_lock:
         _recent.clear()
+
+
+def limit_threads(threads: int) -> None:
+    """Encode with at most `threads` torch threads in this process.
+
+    A question is one short text: splitting its forward pass over several threads gains little and, on a
+    busy CPU, the threads wait for each other at every layer (measured on the 2-core dev machine under
+    load: p50 15 ms with one thread against 200+ ms with two). Serving processes (the action server) call
+    this once; batch ingestion keeps torch's default.
+    """
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -246,6 +246,11 @@ class Ingestor:
             store.mark_changed(self.collection, self.model, self.dimension)
         return self.collection.count()
 
+    def close(self) -> None:
+        """Release the client: an embedded Chroma's in-memory index is per process and must not outlive us."""
+        with contextlib.suppress(Exception):
+            self.client.close()
+
 
 def ingest(
     paths: Sequence[str | Path],
@@ -264,23 +269,32 @@ def ingest(
     settings = settings or KnowledgeSettings.from_env()
     ingestor = Ingestor(settings, max_bytes=max_bytes, max_chars=max_chars, overlap=overlap, rebuild=rebuild)
     report = IngestReport(location=settings.describe_location())
-    files = list(discover(paths))
-    seen: set[str] = set()
-    bar = tqdm(files, desc="Ingesting", unit="file", disable=not progress, file=sys.stderr)
-    for path, missing in bar:
-        if missing:
-            outcome = FileOutcome(str(path), "failed", f"{path} {missing}")
-        else:
-            seen.add(source_key(path))
-            bar.set_postfix_str(path.name[-40:], refresh=False)
-            outcome = ingestor.ingest_file(path)
-        if outcome.status in ("failed", "duplicate"):
-            (tqdm.write if progress else log)(f"skipped {outcome.source}: {outcome.message}")
-        report.outcomes.append(outcome)
-    if prune:
-        report.pruned, report.chunks_pruned = ingestor.prune(seen)
-    report.total_chunks = ingestor.finish(report.changed)
-    return report
+    try:
+        files = list(discover(paths))
+        seen: set[str] = set()
+        bar = tqdm(files, desc="Ingesting", unit="file", disable=not progress, file=sys.stderr)
+        for path, missing in bar:
+            if missing:
+                outcome = FileOutcome(str(path), "failed", f"{path} {missing}")
+            else:
+                seen.add(source_key(path))
+                bar.set_postfix_str(path.name[-40:], refresh=False)
+                try:
+                    outcome = ingestor.ingest_file(path)
+                except Exception as error:  # the store itself failed (server gone, disk full): stop the batch
+                    bar.close()
+                    raise store.KnowledgeBaseUnavailable(
+                        f"writing {source_key(path)} to {settings.describe_location()} failed: {error}"
+                    ) from error
+            if outcome.status in ("failed", "duplicate"):
+                (tqdm.write if progress else log)(f"skipped {outcome.source}: {outcome.message}")
+            report.outcomes.append(outcome)
+        if prune:
+            report.pruned, report.chunks_pruned = ingestor.prune(seen)
+        report.total_chunks = ingestor.finish(report.changed)
+        return report
+    finally:
+        ingestor.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (store.KnowledgeBaseUnavailable, ModelNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # e.g. a Chroma server that refuses the request: a message, not a traceback
+        print(f"error: the knowledge base could not be updated: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
     print(report.summary())
     return 1 if report.problems else 0

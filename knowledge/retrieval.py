@@ -17,6 +17,7 @@ knowledge base snapshot only when an ingest changed it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from knowledge import store
-from knowledge.embeddings import embedding_dimension, encode, model_label
+from knowledge.embeddings import embedding_dimension, encode, limit_threads, model_label
 from knowledge.lexical import LexicalIndex
 from knowledge.settings import KnowledgeSettings
 
@@ -118,6 +119,7 @@ class Retriever:
         self._client: Any = None
         self._collection: Any = None
         self._snapshot: _Snapshot | None = None
+        self._threads_limited = False
 
     # --- public ---------------------------------------------------------------------------------------------
 
@@ -125,14 +127,26 @@ class Retriever:
         """The k best passages for `query`, best first. Raises KnowledgeBaseUnavailable when there is no base."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (choose from {', '.join(MODES)})")
-        snapshot = self.snapshot()
+        snapshot, collection = self._current()
         query = " ".join(query.split())
         if not query or not snapshot.passages:
             return []
         # Plain BM25 is a baseline that must not pay for an embedding; its hits carry no relevance (NaN).
         vector = self.embed(query) if mode != "bm25" else None
         depth = min(max(CANDIDATES, k), len(snapshot.passages))
-        dense = self._dense(vector, depth) if vector is not None else []
+        dense: list[tuple[int, float]] = []
+        if vector is not None:
+            try:
+                dense = self._dense(snapshot, collection, vector, depth)
+            except Exception:  # rewritten by another process mid-query: reopen and ask again, once
+                with self._lock:
+                    self._reset()
+                snapshot, collection = self._current()
+                depth = min(max(CANDIDATES, k), len(snapshot.passages))
+                try:
+                    dense = self._dense(snapshot, collection, vector, depth)
+                except Exception as error:
+                    raise store.KnowledgeBaseUnavailable(f"cannot search the knowledge base: {error}") from error
         if mode == "dense":
             ranked = dense
         elif mode == "bm25":
@@ -146,29 +160,52 @@ class Retriever:
         return hits
 
     def embed(self, text: str) -> np.ndarray:
+        if not self._threads_limited:
+            limit_threads(self.settings.query_threads)
+            self._threads_limited = True
         return encode(self.settings.model_dir, [text])[0]
 
     def size(self) -> int:
         return len(self.snapshot().passages)
 
     def snapshot(self) -> _Snapshot:
-        """The current snapshot, reloaded when the collection's revision changed since the last call."""
-        with self._lock:
-            collection = self._open()
-            try:
-                revision = store.revision_of(collection)
-                if self._snapshot is None or self._snapshot.revision != revision:
-                    self._snapshot = _Snapshot(collection, revision)
-            except store.KnowledgeBaseUnavailable:
-                raise
-            except Exception as error:  # the server went away, the directory was deleted...
-                self._collection = None
-                raise store.KnowledgeBaseUnavailable(
-                    f"cannot read the knowledge base in {self.settings.describe_location()}: {error}"
-                ) from error
-            return self._snapshot
+        return self._current()[0]
 
-    # --- internals ------------------------------------------------------------------------------------------
+    def _current(self) -> tuple[_Snapshot, Any]:
+        """The snapshot and collection handle, reloaded when the revision changed since the last call.
+
+        An embedded Chroma is not shared between processes: after `knowledge.ingest` wrote from another process,
+        this process's in-memory index is stale. So a changed revision (or a failed read) reopens the client
+        before reading, once.
+        """
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    collection = self._open()
+                    revision = store.revision_of(collection)
+                    if self._snapshot is None or self._snapshot.revision != revision:
+                        if self._snapshot is not None and attempt == 1:
+                            self._reset()
+                            continue
+                        self._snapshot = _Snapshot(collection, revision)
+                    return self._snapshot, collection
+                except store.KnowledgeBaseUnavailable:
+                    self._reset()
+                    raise
+                except Exception as error:  # the server went away, another process rewrote the index...
+                    self._reset()
+                    if attempt == 2:
+                        raise store.KnowledgeBaseUnavailable(
+                            f"cannot read the knowledge base in {self.settings.describe_location()}: {error}"
+                        ) from error
+            raise AssertionError("unreachable")
+
+    def _reset(self) -> None:
+        """Forget the client so the next read opens a fresh one (and a fresh view of the index)."""
+        client, self._client, self._collection = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
 
     def _open(self) -> Any:
         """The collection handle, fetched fresh so its metadata (the revision) is current."""
@@ -211,11 +248,10 @@ class Retriever:
         order = np.lexsort((rows, -blended))
         return [(int(rows[index]), float(blended[index])) for index in order]
 
-    def _dense(self, vector: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    @staticmethod
+    def _dense(snapshot: _Snapshot, collection: Any, vector: np.ndarray, depth: int) -> list[tuple[int, float]]:
         """Chroma's nearest neighbours as (row, cosine similarity), best first."""
-        snapshot = self._snapshot
-        assert snapshot is not None
-        result = self._collection.query(query_embeddings=[vector], n_results=depth, include=["distances"])
+        result = collection.query(query_embeddings=[vector], n_results=depth, include=["distances"])
         ranked = []
         for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
             row = snapshot.row_of.get(chunk_id)

@@ -44,6 +44,7 @@ class KnowledgeSettings:
     model_dir: str = field(default_factory=bundled_model_dir)
     collection: str = COLLECTION_NAME
     threshold: float = DEFAULT_THRESHOLD
+    query_threads: int = 1  # torch threads for encoding questions (see knowledge.embeddings.limit_threads)
 
     @classmethod
     def from_env(cls) -> KnowledgeSettings:
@@ -52,6 +53,7 @@ class KnowledgeSettings:
             chroma_url=os.environ.get("SHOPDESK_CHROMA_URL") or None,
             model_dir=os.environ.get("SHOPDESK_KNOWLEDGE_MODEL") or bundled_model_dir(),
             threshold=_float_env("SHOPDESK_KNOWLEDGE_THRESHOLD", DEFAULT_THRESHOLD),
+            query_threads=max(1, int(_float_env("SHOPDESK_KNOWLEDGE_THREADS", 1))),
         )
 
     def with_overrides(self, **changes: object) -> KnowledgeSettings:

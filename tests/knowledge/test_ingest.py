@@ -17,9 +17,12 @@ BAD = Path(__file__).parent / "fixtures" / "bad"
 
 def stored(settings: KnowledgeSettings) -> dict[str, dict]:
     """id -> metadata of everything in the collection."""
-    collection = store.get_collection(store.open_client(settings), settings)
-    result = collection.get(include=["metadatas"])
-    return dict(zip(result["ids"], result["metadatas"], strict=True))
+    client = store.open_client(settings)
+    try:
+        result = store.get_collection(client, settings).get(include=["metadatas"])
+        return dict(zip(result["ids"], result["metadatas"], strict=True))
+    finally:
+        client.close()
 
 
 def by_source(chunks: dict[str, dict]) -> dict[str, list[dict]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from knowledge.retrieval import Retriever, get_retriever
 from knowledge.settings import KnowledgeSettings
 
 DOCS = Path(__file__).parent / "fixtures" / "docs"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -117,3 +120,17 @@ def test_demo_documents_answer_shop_questions(demo_kb: KnowledgeSettings, questi
 )
 def test_demo_documents_admit_what_they_do_not_cover(demo_kb: KnowledgeSettings, question: str) -> None:
     assert not answer_question(question, get_retriever(demo_kb)).found
+
+
+def test_action_server_process_sees_an_ingest_run_from_another_process(tmp_path: Path, docs: Path) -> None:
+    """The real deployment: the action server keeps its retriever while `python -m knowledge.ingest` runs
+    separately against the same embedded Chroma directory."""
+    settings = KnowledgeSettings(chroma_dir=str(tmp_path / "kb"))
+    ingest([docs], settings)
+    retriever = Retriever(settings)
+    before = retriever.size()
+    (docs / "boards.md").write_text("# Wooden boards\n\nOil wooden chopping boards once a month.\n", encoding="utf-8")
+    cli = [sys.executable, "-m", "knowledge.ingest", str(docs), "--chroma-dir", settings.chroma_dir, "--no-progress"]
+    subprocess.run(cli, check=True, capture_output=True, cwd=REPO, timeout=300)
+    assert retriever.search("how often should I oil a chopping board", k=1)[0].passage.title == "Wooden boards"
+    assert retriever.size() == before + 1
