@@ -8,6 +8,7 @@ tests/e2e/test_handoff_browser.py run against the real Rasa server.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -34,10 +35,11 @@ SIGNING_KEY = "signing-key-for-console-tests-0123"
 PASSWORD = "a-long-enough-password"
 
 
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
-    engine = make_engine(url)
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated and seeded once per session; each test gets its own copy (fast, and fully isolated)."""
+    path = tmp_path_factory.mktemp("console-template") / "shop.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade_database(engine)
     seed(engine, FIXTURE, rng_seed=7, return_share=0.0)
     with Session(engine) as s, s.begin():
@@ -45,8 +47,15 @@ def store_url(tmp_path: Path) -> str:
         now = datetime.now()
         s.add(ReturnRequest(order=delivered, status=ReturnStatus.REQUESTED, reason="arrived damaged",
                             created_at=now, updated_at=now))
-    engine.dispose()
-    return url
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def store_url(store_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "shop.db"
+    shutil.copyfile(store_template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
