@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from console.security import ConsoleUser
 from console.services import services
-from console.users import authenticate
+from console.users import LoginLocked, authenticate
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +34,11 @@ def login() -> str | WerkzeugResponse | tuple[str, int]:
         return redirect(url_for("queue.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        agent = authenticate(services().sessions, form.email.data or "", form.password.data or "")
+        try:
+            agent = authenticate(services().sessions, form.email.data or "", form.password.data or "")
+        except LoginLocked as exc:
+            flash(str(exc), "error")
+            return render_template("login.html", form=form), 429
         if agent is not None:
             session.clear()  # no session fixation: a fresh session for the signed-in agent
             login_user(ConsoleUser(agent))

@@ -46,6 +46,9 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(_enum(Role))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Password guessing: after MAX_FAILED_LOGINS wrong passwords in a row the account waits a while.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     # "Online" = has a console open: refreshed by the live queue stream, expires after a short silence.
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -71,9 +71,11 @@ def claim(svc: Services, user: ConsoleUser, handoff_id: int) -> HandoffView:
         who = current.claimed_by_name or "another agent"
         raise ActionRefused(f"Too late: {who} already took this conversation." if current.is_open
                             else "This conversation is no longer waiting.")
-    # The claim stands even if Rasa is briefly unreachable: the agent's first reply shows the problem.
+    # `pause` again: a customer who came back after their session expired has a fresh, unpaused session,
+    # and the bot must not talk over the agent. The claim stands even if Rasa is briefly unreachable:
+    # the agent's first reply shows the problem.
     with contextlib.suppress(RasaUnavailable):
-        svc.rasa.append(handoff.conversation_id, [{
+        svc.rasa.append(handoff.conversation_id, [{"event": "pause"}, {
             "event": "bot", "text": f"{user.agent.display_name} from customer service has joined the chat.",
             "metadata": {"shopdesk_agent": "system"}}], deliver=True)
     return load_handoff(svc, handoff_id)

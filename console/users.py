@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,8 @@ from console.handoffs import utcnow
 from console.models import Agent, Role
 
 MIN_PASSWORD_CHARS = 10
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -57,7 +60,7 @@ def create_user(sessions: sessionmaker[Session], email: str, password: str, role
     try:
         with sessions.begin() as s:
             agent = Agent(email=email, display_name=name, password_hash=generate_password_hash(password),
-                          role=Role(role), active=True, created_at=utcnow())
+                          role=Role(role), active=True, failed_logins=0, created_at=utcnow())
             s.add(agent)
             s.flush()
             return _view(agent)
@@ -65,13 +68,28 @@ def create_user(sessions: sessionmaker[Session], email: str, password: str, role
         raise UserError(f"There is already an account for {email}.") from exc
 
 
+class LoginLocked(UserError):
+    """Too many wrong passwords in a row: the account waits before accepting passwords again."""
+
+
 def authenticate(sessions: sessionmaker[Session], email: str, password: str) -> AgentView | None:
-    with sessions() as s:
-        agent = s.scalar(select(Agent).where(func.lower(Agent.email) == (email or "").strip().lower()))
+    """The agent for a right email + password; None otherwise. Raises LoginLocked while locked."""
+    now = utcnow()
+    with sessions.begin() as s:
+        agent = s.scalar(select(Agent).where(func.lower(Agent.email) == (email or "").strip().lower())
+                         .with_for_update())
         if agent is None or not agent.active:
             check_password_hash(_DUMMY_HASH, password or "")
             return None
-        return _view(agent) if check_password_hash(agent.password_hash, password or "") else None
+        if agent.locked_until is not None and agent.locked_until > now:
+            raise LoginLocked(f"Too many wrong passwords. Try again in {LOCKOUT.seconds // 60} minutes.")
+        if check_password_hash(agent.password_hash, password or ""):
+            agent.failed_logins, agent.locked_until = 0, None
+            return _view(agent)
+        agent.failed_logins = (agent.failed_logins or 0) + 1
+        if agent.failed_logins >= MAX_FAILED_LOGINS:
+            agent.failed_logins, agent.locked_until = 0, now + LOCKOUT
+        return None
 
 
 def get_agent(sessions: sessionmaker[Session], agent_id: int) -> AgentView | None:

@@ -67,6 +67,25 @@ def test_login_logout_and_wrong_password(client, agents) -> None:
     assert client.get("/").status_code == 302
 
 
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(client, agents, sessions) -> None:
+    from sqlalchemy import update
+
+    from console.models import Agent
+
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    for _ in range(5):
+        response = client.post("/login", data={"email": "bob@shop.example", "password": "guess-guess-guess",
+                                               "csrf_token": token})
+        assert response.status_code == 401
+    response = client.post("/login", data={"email": "bob@shop.example", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 429 and "Too many wrong passwords" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    login(client, "alice@shop.example")  # other accounts are not affected
+    with sessions.begin() as s:  # the wait is over
+        s.execute(update(Agent).values(locked_until=None))
+    assert authenticate(sessions, "bob@shop.example", PASSWORD) is not None
+
+
 def test_login_without_csrf_token_is_refused(client, agents) -> None:
     response = client.post("/login", data={"email": "alice@shop.example", "password": PASSWORD})
     assert response.status_code == 400

@@ -96,7 +96,8 @@ def test_claim_reply_and_return_to_bot(client, agents, desk, fake_rasa) -> None:
     assert fake_rasa.posts == []
     assert client.post(f"/api/handoffs/{handoff.id}/claim", json={}, headers=headers).status_code == 200
     joined = fake_rasa.posts[-1]
-    assert joined["events"][0]["text"] == "Alice from customer service has joined the chat."
+    assert joined["events"][0] == {"event": "pause"}  # holds the bot even if the session had expired
+    assert joined["events"][1]["text"] == "Alice from customer service has joined the chat."
     assert joined["query"]["output_channel"] == ["latest"] and joined["query"]["execute_side_effects"] == ["true"]
 
     response = client.post(f"/api/handoffs/{handoff.id}/reply", json={"text": "Sorry! Let me fix this."},
