@@ -180,20 +180,25 @@ def choose_threshold(correct: Sequence[float], negatives: Sequence[float]) -> fl
     return float(best)
 
 
-def threshold_rows(result: Result, negatives: Sequence[float], threshold: float) -> list[str]:
-    answered_right = sum(1 for rank, rel in zip(result.ranks, result.top_relevance, strict=True)
-                         if rank == 1 and rel >= threshold)
-    answered_wrong = sum(1 for rank, rel in zip(result.ranks, result.top_relevance, strict=True)
-                         if rank != 1 and rel >= threshold)
-    total = len(result.ranks)
-    false_answers = sum(1 for rel in negatives if rel >= threshold)
-    return [
-        f"| in-domain questions answered with the right passage | {answered_right / total:.1%} |",
-        f"| in-domain questions answered with a wrong passage | {answered_wrong / total:.1%} |",
-        f"| in-domain questions answered \"not sure\" | {(total - answered_right - answered_wrong) / total:.1%} |",
-        f"| off-domain questions (CLINC150, n={len(negatives)}) answered anyway | "
-        f"{false_answers / max(1, len(negatives)):.1%} |",
+def threshold_sweep(result: Result, negatives: Sequence[float], in_use: float, suggested: float | None) -> str:
+    """What each threshold does: in-domain questions answered right / wrong / "not sure", off-domain answered."""
+    cuts = sorted({0.25, 0.30, 0.35, 0.40, 0.45, round(in_use, 3), *([round(suggested, 3)] if suggested else [])})
+    lines = [
+        "| threshold | in-domain: right passage | in-domain: wrong passage | in-domain: \"not sure\" | "
+        f"off-domain answered (CLINC150, n={len(negatives)}) |",
+        "| --- | --- | --- | --- | --- |",
     ]
+    total = len(result.ranks)
+    for cut in cuts:
+        answered = [rel >= cut for rel in result.top_relevance]
+        right = sum(1 for rank, ok in zip(result.ranks, answered, strict=True) if ok and rank == 1)
+        wrong = sum(1 for rank, ok in zip(result.ranks, answered, strict=True) if ok and rank != 1)
+        off = sum(1 for rel in negatives if rel >= cut) / max(1, len(negatives))
+        label = f"{cut:.2f}" + (" (in use)" if cut == round(in_use, 3) else "") + (
+            " (dev J)" if suggested is not None and cut == round(suggested, 3) else "")
+        lines.append(f"| {label} | {right / total:.1%} | {wrong / total:.1%} | {(total - right - wrong) / total:.1%} "
+                     f"| {off:.1%} |")
+    return "\n".join(lines)
 
 
 def table(results: Sequence[Result], baseline_note: str) -> str:
@@ -323,14 +328,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         threshold = settings.threshold
         print()
         if negatives_test:
+            suggested = None
             if dev_queries:
                 dev = run_queries(retriever, dev_queries, "hybrid")
                 correct = [rel for rank, rel in zip(dev.ranks, dev.top_relevance, strict=True) if rank == 1]
                 suggested = choose_threshold(correct, negatives_dev)
                 print(f"threshold suggested by the dev split (Youden's J): {suggested:.3f}; in use: {threshold:.3f}")
-            print(f"\nRelevance threshold {threshold:.2f} (SHOPDESK_KNOWLEDGE_THRESHOLD), hybrid, test questions:\n")
-            print("| outcome | share |\n| --- | --- |")
-            print("\n".join(threshold_rows(hybrid, negatives_test, threshold)))
+            print("\nRelevance threshold (SHOPDESK_KNOWLEDGE_THRESHOLD) on the test questions, hybrid:\n")
+            print(threshold_sweep(hybrid, negatives_test, threshold, suggested))
 
         if not args.no_scale:
             started = time.perf_counter()
