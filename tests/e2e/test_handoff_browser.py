@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "handoff"
 AGENT_EMAIL = "alice.agent@shop.example"
 TIMEOUT_MS = 45_000
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
 def shot(page: Any, name: str) -> None:
@@ -123,6 +124,12 @@ def test_customer_and_agent_in_two_browsers(browser: Any, servers: dict[str, str
         agent.wait_for_function(  # a function, not an expression: the console's CSP forbids eval
             "() => [...document.querySelectorAll('#transcript .msg.customer .text')]"
             ".some(n => n.textContent.includes('need it for Friday'))", timeout=TIMEOUT_MS)
+        say(customer, XSS)
+        agent.wait_for_function(
+            "xss => [...document.querySelectorAll('#transcript .msg.customer .text')]"
+            ".some(n => n.textContent === xss)", arg=XSS, timeout=TIMEOUT_MS)
+        assert agent.evaluate("window.__xss") is None
+        assert agent.locator("#transcript img, #transcript script").count() == 0
         time.sleep(4)  # time enough for any bot reply to arrive
         assert len(bot_texts(customer)) == before, "the bot spoke while an agent held the conversation"
         shot(agent, "06-agent-sees-customer-live")
