@@ -21,8 +21,24 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"console: {exc}", file=sys.stderr)
         return 2
+    if not _has_console_tables(app.config["SHOPDESK_DATABASE_URL"]):
+        print("console: the database has no console tables yet: run `make db` (migrates the store) or create "
+              "the first account with `python -m console create-user`, which migrates too.", file=sys.stderr)
+        return 2
     app.run(host=args.host, port=args.port, debug=args.debug, threaded=True)
     return 0
+
+
+def _has_console_tables(url: str) -> bool:
+    from sqlalchemy import inspect
+
+    from store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        return inspect(engine).has_table("handoffs")
+    finally:
+        engine.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:
