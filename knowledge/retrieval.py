@@ -1,11 +1,13 @@
-"""Hybrid retrieval: dense search in Chroma blended with BM25 over the passage text and over its headings.
+"""Hybrid retrieval: dense search in Chroma plus BM25 over the passage text and over its headings.
 
-Dense embeddings find paraphrases ("send it back" ~ "return"); BM25 rewards exact words (INV-, Norway,
-PayPal), and BM25 over a passage's title, heading path and FAQ question is the strongest lexical evidence
-of what a passage is *about*. The blend is `cosine + 0.02 * body BM25 + 0.06 * heading BM25`, each BM25
-score divided by the query's best BM25 score: the cosine stays the backbone and keeps its meaning, lexical
-evidence can only lift a passage by a bounded amount. The weights were chosen on the dev split of
-bench/kb_benchmark.py (plain reciprocal rank fusion lost to dense-only there: BM25 alone is much weaker).
+Dense embeddings find paraphrases ("send it back" ~ "return"); BM25 finds exact words (INV-, Norway, PayPal).
+Candidates are the union of the dense, body-BM25 and heading-BM25 top lists, so a passage that only shares a
+rare word with the question is still considered; they are scored `cosine + 0.08 * heading BM25`, where
+heading BM25 (over title, heading path and FAQ question: what a passage is *about*) is divided by the
+query's best heading score. The cosine stays the backbone and keeps its meaning; lexical evidence can only
+lift a passage by a bounded amount. Weights were chosen by grid search on the dev split of
+bench/kb_benchmark.py (a body-BM25 term and plain reciprocal rank fusion both lost to this there: BM25 over
+whole passages is much weaker than dense on paraphrased questions).
 
 Whether the best passage is relevant enough to answer from is a separate, calibrated question:
 `Hit.relevance` is the cosine similarity of question and passage, which means the same thing in every
@@ -33,8 +35,8 @@ from knowledge.settings import KnowledgeSettings
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
-BODY_WEIGHT = 0.02  # max lift from BM25 over the passage text
-HEADING_WEIGHT = 0.06  # max lift from BM25 over title, heading path and FAQ question
+BODY_WEIGHT = 0.0  # lift from BM25 over the passage text: a candidate source only (dev split: 0 scored best)
+HEADING_WEIGHT = 0.08  # max lift from BM25 over title, heading path and FAQ question
 CANDIDATES = 50  # how deep each ranking is read before blending
 _PAGE = 2000
 
