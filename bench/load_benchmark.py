@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -142,26 +143,51 @@ def audit_run(tracker_url: str, log_dir: Path) -> tuple[dict, dict, dict[str, li
     return summary, outcomes, accepted
 
 
-def analytics_check(config: ScaleoutConfig, senders: list[str], wait: float = 30) -> dict:
-    """Every tracker event of these conversations is in the analytics table exactly once."""
-    query_tracker = text("SELECT count(*) FROM events WHERE sender_id IN :s").bindparams(
+def analytics_check(config: ScaleoutConfig, senders: list[str], wait: float = 60) -> dict:
+    """Every tracker event of these conversations is in the analytics table exactly once.
+
+    Waits for the consumer to catch up (queue drained); reports what is still queued, and when any missing
+    events happened (seconds since the first event, in 10 s buckets), to tell consumer lag from loss."""
+    import pika
+
+    query_tracker = text("SELECT sender_id, timestamp, type_name FROM events WHERE sender_id IN :s").bindparams(
         bindparam("s", expanding=True))
-    query_console = text("SELECT count(*), count(DISTINCT digest) FROM conversation_events WHERE sender_id IN :s"
+    query_console = text("SELECT sender_id, timestamp, event FROM conversation_events WHERE sender_id IN :s"
                          ).bindparams(bindparam("s", expanding=True))
     tracker, console = create_engine(config.tracker_url), create_engine(config.console_url)
+
+    def queued() -> int:
+        connection = pika.BlockingConnection(pika.URLParameters(config.env()["SHOPDESK_AMQP_URL"]))
+        try:
+            return connection.channel().queue_declare(queue=config.queue, durable=True, passive=True
+                                                      ).method.message_count
+        finally:
+            connection.close()
+
     deadline = time.monotonic() + wait
     try:
         while True:
             with tracker.connect() as t, console.connect() as c:
-                in_tracker = t.execute(query_tracker, {"s": senders}).scalar()
-                in_console, distinct = c.execute(query_console, {"s": senders}).one()
-            if in_console >= in_tracker or time.monotonic() > deadline:
-                return {"tracker_events": in_tracker, "analytics_events": in_console,
-                        "analytics_distinct": distinct, "ok": in_tracker == in_console == distinct}
+                in_tracker = [tuple(r) for r in t.execute(query_tracker, {"s": senders})]
+                in_console = [tuple(r) for r in c.execute(query_console, {"s": senders})]
+            still_queued = queued()
+            if (len(in_console) >= len(in_tracker) and not still_queued) or time.monotonic() > deadline:
+                break
             time.sleep(1)
     finally:
         tracker.dispose()
         console.dispose()
+    keys_tracker = Counter((sender, round(ts, 6), kind) for sender, ts, kind in in_tracker)
+    keys_console = Counter((sender, round(ts, 6), kind) for sender, ts, kind in in_console)
+    missing, extra = keys_tracker - keys_console, keys_console - keys_tracker
+    first = min((ts for _, ts, _ in in_tracker), default=0)
+    buckets: dict[str, int] = {}
+    for (_, ts, _), count in missing.items():
+        key = f"{int((ts - first) // 10) * 10}s"
+        buckets[key] = buckets.get(key, 0) + count
+    return {"tracker_events": len(in_tracker), "analytics_events": len(in_console), "still_queued": still_queued,
+            "missing": sum(missing.values()), "duplicated": sum(extra.values()), "missing_by_time": buckets,
+            "ok": not missing and not extra}
 
 
 class FaultSchedule(threading.Thread):
@@ -209,7 +235,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=40, help="seconds of load per deployment")
     parser.add_argument("--spawn-rate", type=int, default=10)
     parser.add_argument("--think", default="0.2,0.8", help="think time range between turns, seconds")
-    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--instances", type=int, nargs="*", default=[1, 2, 3])
     parser.add_argument("--action-servers", type=int, default=2)
     parser.add_argument("--fault-duration", type=int, default=150)
     parser.add_argument("--skip-baseline", action="store_true")
