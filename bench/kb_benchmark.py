@@ -194,8 +194,9 @@ def threshold_sweep(result: Result, negatives: Sequence[float], in_use: float, s
         right = sum(1 for rank, ok in zip(result.ranks, answered, strict=True) if ok and rank == 1)
         wrong = sum(1 for rank, ok in zip(result.ranks, answered, strict=True) if ok and rank != 1)
         off = sum(1 for rel in negatives if rel >= cut) / max(1, len(negatives))
-        label = f"{cut:.2f}" + (" (in use)" if cut == round(in_use, 3) else "") + (
-            " (dev J)" if suggested is not None and cut == round(suggested, 3) else "")
+        label = f"{cut:.2f}" if round(cut, 2) == cut else f"{cut:.3f}"
+        label += " (in use)" if cut == round(in_use, 3) else ""
+        label += " (dev J)" if suggested is not None and cut == round(suggested, 3) else ""
         lines.append(f"| {label} | {right / total:.1%} | {wrong / total:.1%} | {(total - right - wrong) / total:.1%} "
                      f"| {off:.1%} |")
     return "\n".join(lines)
