@@ -500,6 +500,19 @@ class ScaleoutStack:
         return time.monotonic() - began
 
 
+def ingest_knowledge(config: ScaleoutConfig) -> bool:
+    """Load the shop's documents (knowledge/docs) into the Chroma server; re-runs skip unchanged files."""
+    docs = PROJECT_ROOT / "knowledge" / "docs"
+    if not config.with_chroma or not docs.is_dir():
+        return False
+    result = subprocess.run([str(APP_PYTHON), "-m", "knowledge.ingest", str(docs), "--chroma-url",
+                             f"http://127.0.0.1:{config.chroma_port}", "--no-progress"], cwd=PROJECT_ROOT,
+                            env=config.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    if result.returncode == 2:
+        logger.warning("knowledge ingestion failed:\n%s", result.stdout[-2000:])
+    return result.returncode in (0, 1)
+
+
 def readiness(config: ScaleoutConfig) -> dict[str, str]:
     """Dependencies and processes of the profile, each 'ok' or why not (readiness for operators and probes)."""
     from runtime.readiness import check_all
@@ -515,9 +528,11 @@ def main() -> int:
     parser.add_argument("--actions-port", type=int, default=5055)
     parser.add_argument("--no-chroma", action="store_true", help="do not start a Chroma server")
     parser.add_argument("--setup-only", action="store_true", help="provision databases and exit")
+    parser.add_argument("--no-knowledge", action="store_true", help="do not load knowledge/docs into Chroma")
     parser.add_argument("--as-customer", type=int, default=None, help="chat as this verified customer id")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
     config = ScaleoutConfig(rasa_instances=args.rasa_instances, action_servers=args.action_servers,
                             rasa_port=args.rasa_port, actions_port=args.actions_port, with_chroma=not args.no_chroma)
     if args.setup_only:
@@ -528,9 +543,13 @@ def main() -> int:
     stack = ScaleoutStack(config)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Starting the scale-out profile: {config.rasa_instances} Rasa instance(s), {config.action_servers} "
-          "action server(s), HAProxy, analytics consumer" + ("" if args.no_chroma else ", Chroma server") + "...")
+          "action server(s), HAProxy, analytics consumer" + ("" if args.no_chroma else ", Chroma server") + "...",
+          flush=True)
     try:
         stack.start()
+        if not args.no_chroma and not args.no_knowledge:
+            print("Loading the shop's documents into the Chroma server...", flush=True)
+            ingest_knowledge(config)
         print(f"Ready. REST: {config.rasa_url}/webhooks/shopdesk_rest/webhook; HAProxy stats: "
               f"http://127.0.0.1:{config.stats_port}/stats; logs in {config.run_dir / 'logs'}.")
         print("Readiness: " + ", ".join(f"{k}={v}" for k, v in readiness(config).items()))
