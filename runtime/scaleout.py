@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.processes import ProcessGroup, ServerProcess, StartupError, free_port
+from runtime.processes import ProcessGroup, ServerProcess, StartupError
 from runtime.stack import APP_PYTHON, OFFLINE_ENV, PROJECT_ROOT, RASA_BIN, project_env
 
 logger = logging.getLogger("shopdesk.scaleout")
@@ -47,6 +47,32 @@ SERVICE_STARTERS = {
               "--dir /var/lib/redis --logfile /var/log/redis/ci.log"),
     "rabbitmq": "rabbitmq-server -detached",
 }
+
+
+_handed_out: set[int] = set()
+
+
+def service_port(low: int = 20000, high: int = 32000) -> int:
+    """A free port for a server we start, below the kernel's ephemeral range (32768+).
+
+    runtime.processes.free_port() asks the kernel for an ephemeral port; a Rasa instance binds its port
+    only after loading the model (half a minute on a busy machine), and meanwhile any outgoing connection
+    (to PostgreSQL, Redis, RabbitMQ...) may be given that same ephemeral port. Ports here never are.
+    """
+    import random
+
+    for _ in range(200):
+        port = random.randrange(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise StartupError(f"no free port between {low} and {high}")
 
 
 def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -126,15 +152,15 @@ class ScaleoutConfig:
     action_server_ports: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.rasa_instance_ports = self.rasa_instance_ports or [free_port() for _ in range(self.rasa_instances)]
-        self.action_server_ports = self.action_server_ports or [free_port() for _ in range(self.action_servers)]
+        self.rasa_instance_ports = self.rasa_instance_ports or [service_port() for _ in range(self.rasa_instances)]
+        self.action_server_ports = self.action_server_ports or [service_port() for _ in range(self.action_servers)]
 
     @classmethod
     def isolated(cls, run_dir: Path, suffix: str, **overrides: object) -> ScaleoutConfig:
         """Own databases, lock prefix, exchange/queue and free ports: for tests and benchmarks beside a live one."""
         values: dict[str, object] = dict(
-            run_dir=run_dir, rasa_port=free_port(), actions_port=free_port(), stats_port=free_port(),
-            consumer_port=free_port(), chroma_port=free_port(), store_db=f"shopdesk_store_{suffix}",
+            run_dir=run_dir, rasa_port=service_port(), actions_port=service_port(), stats_port=service_port(),
+            consumer_port=service_port(), chroma_port=service_port(), store_db=f"shopdesk_store_{suffix}",
             tracker_db=f"shopdesk_tracker_{suffix}", console_db=f"shopdesk_console_{suffix}",
             lock_prefix=f"shopdesk{suffix}", exchange=f"shopdesk-events-{suffix}", queue=f"shopdesk_analytics_{suffix}")
         values.update(overrides)
