@@ -9,7 +9,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa's training cache lives outside the checkout so fresh clones reuse unchanged graph nodes.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
 
-.PHONY: setup data db train recommender recommender-retrain demo test lint clean
+.PHONY: setup data db train recommender recommender-retrain knowledge console-user demo-agent demo test lint clean
 
 setup:            ## create/refresh both virtual environments and .env
 	@bash scripts/setup.sh
@@ -29,7 +29,17 @@ recommender: db  ## train the product recommender once (var/recommender/current)
 recommender-retrain: db  ## publish a new recommender version; the running action server picks it up
 	@nice -n 10 $(APP_PY) -m recommender.train
 
-demo: db train recommender  ## set everything up and start the demo shop
+knowledge: setup  ## ingest the shop's documents (knowledge/docs) into the knowledge base; idempotent
+	@$(APP_PY) -m knowledge.ingest knowledge/docs --prune
+
+console-user: db  ## create an agent console account: make console-user EMAIL=you@shop.example ROLE=admin
+	@$(APP_PY) -m console create-user --role $(or $(ROLE),agent) $(EMAIL)
+
+demo-agent: db  ## the demo's console account: demo.agent@shopdesk.example, password SHOPDESK_DEMO_AGENT_PASSWORD in .env
+	@grep '^SHOPDESK_DEMO_AGENT_PASSWORD=' .env | cut -d= -f2- | $(APP_PY) -m console create-user --role admin \
+	  --name "Demo Agent" --password-stdin demo.agent@shopdesk.example 2>/dev/null || true
+
+demo: db train recommender knowledge demo-agent  ## set everything up and start the demo shop
 	@$(APP_PY) -m runtime.demo
 
 test: setup       ## set up and run the whole test suite

@@ -15,7 +15,8 @@ import uuid
 import webbrowser
 
 from runtime.chat_client import render_for_terminal, send_message
-from runtime.stack import StackConfig, shopdesk_stack
+from runtime.processes import ServerProcess
+from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig, shopdesk_stack
 from store.tokens import METADATA_KEY, issue_customer_token
 
 
@@ -44,6 +45,7 @@ def main() -> int:
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)
     parser.add_argument("--web-port", type=int, default=8080)
+    parser.add_argument("--console-port", type=int, default=8090)
     parser.add_argument("--no-browser", action="store_true", help="don't open the storefront in a browser")
     parser.add_argument("--as-customer", type=int, default=None,
                         help="chat as this verified customer id (as if signed in on the shop's site)")
@@ -51,6 +53,11 @@ def main() -> int:
 
     config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port, web_port=args.web_port)
     stack = shopdesk_stack(config, with_web=True)
+    stack.servers.append(ServerProcess(
+        name="agent console", command=[str(APP_PYTHON), "-m", "console", "serve", "--port", str(args.console_port)],
+        health_url=f"http://127.0.0.1:{args.console_port}/login", env=config.env(), cwd=PROJECT_ROOT,
+        log_path=config.var_dir / "logs" / "console.log",
+    ))
     # Ctrl-C and SIGTERM both end in `finally: stack.stop()`, even when started from a script that
     # ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -60,7 +67,10 @@ def main() -> int:
         stack.start()
         print(f"Rasa server: {config.rasa_url} (REST: {config.rasa_url}/webhooks/shopdesk_rest/webhook), "
               f"action server: {config.actions_url}; logs in var/logs/.")
-        print(f"\n  The demo shop with the chat widget: {config.web_url}/\n", flush=True)
+        print(f"\n  The demo shop with the chat widget: {config.web_url}/"
+              f"\n  Agent console: http://127.0.0.1:{args.console_port}/ (demo.agent@shopdesk.example, password: "
+              "SHOPDESK_DEMO_AGENT_PASSWORD in .env)\n",
+              flush=True)
         if not args.no_browser:
             webbrowser.open(f"{config.web_url}/")
         metadata = None

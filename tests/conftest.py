@@ -57,11 +57,22 @@ def demo_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def shop_stack(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def knowledge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo shop's documents (knowledge/docs) ingested into a fresh embedded Chroma directory."""
+    from knowledge.ingest import main as ingest
+
+    directory = tmp_path_factory.mktemp("chroma")
+    assert ingest([str(ROOT / "knowledge" / "docs"), "--chroma-dir", str(directory), "--no-progress"]) == 0
+    return directory
+
+
+@pytest.fixture(scope="session")
+def shop_stack(demo_store_url: str, knowledge_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Real Rasa server + action server processes on free ports, with the trained model."""
     from runtime.stack import StackConfig, shopdesk_stack
 
     config = StackConfig(model=latest_model(), database_url=demo_store_url,
-                         var_dir=tmp_path_factory.mktemp("var"))
+                         var_dir=tmp_path_factory.mktemp("var"),
+                         extra_env={"SHOPDESK_KNOWLEDGE_DIR": str(knowledge_dir)})
     with shopdesk_stack(config):
         yield config
