@@ -9,7 +9,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa's training cache lives outside the checkout so fresh clones reuse unchanged graph nodes.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
 
-.PHONY: setup data db train recommender recommender-retrain knowledge console-user demo-agent demo test lint clean
+.PHONY: setup data db train recommender recommender-retrain knowledge console-user demo-agent demo scaleout bench-load test lint clean
 
 setup:            ## create/refresh both virtual environments and .env
 	@bash scripts/setup.sh
@@ -41,6 +41,12 @@ demo-agent: db  ## the demo's console account: demo.agent@shopdesk.example, pass
 
 demo: db train recommender knowledge demo-agent  ## set everything up and start the demo shop
 	@$(APP_PY) -m runtime.demo
+
+scaleout: train   ## scale-out profile (docs/deployment.md): PostgreSQL, Redis, RabbitMQ, HAProxy, N Rasa + M action servers
+	@$(APP_PY) -m runtime.scaleout $(ARGS)
+
+bench-load: train ## load + fault benchmark: embedded vs scale-out x1/x2/x3, faults, exactly-once audit
+	@nice -n 10 $(APP_PY) bench/load_benchmark.py $(ARGS)
 
 test: setup       ## set up and run the whole test suite
 	@bash scripts/test.sh

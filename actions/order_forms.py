@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.desk import order_desk
 from actions.identity import CUSTOMER_SLOT, verified_customer_id
+from actions.resilience import degrade_on_store_outage
 from store.service import (
     NotAllowed,
     OrderDesk,
@@ -42,6 +43,10 @@ class OrderFormValidation(FormValidationAction):
 
     def name(self) -> str:
         return f"validate_{self.form}"
+
+    @degrade_on_store_outage
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        return await super().run(dispatcher, tracker, domain)
 
     def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
         """Why this flow can't go ahead for this order (None: it can). Raises OrderNotFound."""

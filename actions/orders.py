@@ -15,6 +15,7 @@ from actions.desk import order_desk
 from actions.formatting import money, order_line, order_tracking, refund_line
 from actions.identity import verified_customer_id
 from actions.order_forms import BLOCKER_SLOT
+from actions.resilience import degrade_on_store_outage
 from store.service import OrderDesk, OrderDeskError
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
@@ -27,6 +28,7 @@ class ActionAskConfirmation(Action):
     def name(self) -> str:
         return "action_ask_confirmation"
 
+    @degrade_on_store_outage
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         customer, number = verified_customer_id(tracker), tracker.get_slot("order_id")
         form = (tracker.active_loop or {}).get("name")
@@ -65,6 +67,7 @@ class OrderFlowAction(Action):
                 number: str | None) -> list[EventType]:
         raise NotImplementedError
 
+    @degrade_on_store_outage
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reset: list[EventType] = [SlotSet(slot, None) for slot in FLOW_SLOTS]
         blocker = tracker.get_slot(BLOCKER_SLOT)

@@ -8,6 +8,7 @@ stops them all.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,10 +24,19 @@ class StartupError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(low: int = 20000, high: int = 32000) -> int:
+    """A free port below the kernel's ephemeral range: Rasa binds only after loading its model, and an
+    ephemeral port could meanwhile be handed to some outgoing connection."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(low, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise StartupError(f"no free port between {low} and {high}")
 
 
 @dataclass

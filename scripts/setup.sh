@@ -80,4 +80,12 @@ if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
 fi
 (cd "$ROOT" && "$VENVS/app/bin/python" -m web.vendor)
 
+# Scale-out profile (docs/deployment.md): HAProxy from Debian's packages; skipped when already installed.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  log "installing haproxy (the scale-out profile's load balancer)"
+  apt-get install -y -qq haproxy >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; } \
+    || log "could not install haproxy: the scale-out profile and tests/scaleout need it"
+fi
+
 log "environments ready: .venv/app (Python 3.11), .venv/rasa (Python 3.10)"
