@@ -74,11 +74,16 @@ def merge_windows(windows: Sequence[Sequence[TokenTag]]) -> list[TokenTag]:
     return [best[key] for key in sorted(best)]
 
 
+def _same_kind(a: str, b: str) -> bool:
+    """Both letters or both digits: `order113542` is the word `order` glued to the id `113542`."""
+    return (a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit())
+
+
 def _expand_to_word(text: str, start: int, end: int) -> tuple[int, int]:
-    """Grow a span to whole alphanumeric words, so a mis-tagged trailing word piece (`##45`) is not cut off."""
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+    """Grow a span over the rest of its letter or digit run, so a mis-tagged word piece (`##45`) is not cut off."""
+    while start > 0 and _same_kind(text[start - 1], text[start]):
         start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+    while end < len(text) and _same_kind(text[end], text[end - 1]):
         end += 1
     return start, end
 

@@ -62,14 +62,16 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             # balanced sampling: at most this many examples per intent per epoch (0 = all); bounds CPU time
             "max_per_intent_per_epoch": 64,
             "batch_size": 32,
-            "learning_rate": 1e-4,  # encoder
-            "head_learning_rate": 1e-3,
+            "learning_rate": 5e-5,  # encoder: low, so fine-tuning refines rather than overwrites the features
+            "head_learning_rate": 1e-3,  # intent head (starts from the linear probe)
+            "tag_head_learning_rate": 5e-3,  # BIO head starts from scratch
+            "linear_probe_steps": 200,  # LP-FT: L-BFGS iterations fitting the intent head on frozen features
             "weight_decay": 0.01,
             "warmup_ratio": 0.1,
             "label_smoothing": 0.1,
             "dropout": 0.1,
             "max_length": 64,  # word pieces per window; longer texts are windowed for entities
-            "freeze_layers": 3,  # freeze this many lowest transformer blocks (of 6 in MiniLM-L6)
+            "freeze_layers": 0,  # freeze this many lowest transformer blocks (0 = tune all; measured best)
             "freeze_embeddings": True,
             "class_weighting": True,
             "typo_probability": 0.3,  # share of training examples misspelt afresh each epoch
@@ -79,7 +81,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "seed": 42,
             "device": "auto",  # "auto" = CUDA when available, else CPU
             "quantize": False,  # dynamic int8 quantisation of Linear layers for CPU inference
-            "cpu_threads": 0,  # 0 = torch default
+            "cpu_threads": 0,  # inference threads for the serving process; 0 = torch default
             "ranking_length": 0,  # 0 = full intent ranking
             "show_progress_bar": True,
         }
@@ -106,8 +108,6 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
         self._model_storage, self._resource = model_storage, resource
         self._execution_context = execution_context
         self._predictor, self._intents, self._meta = predictor, intents or [], meta or {}
-        if self.component_config["cpu_threads"]:
-            torch.set_num_threads(int(self.component_config["cpu_threads"]))
 
     @classmethod
     def create(
@@ -127,6 +127,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             batch_size=int(c["batch_size"]),
             learning_rate=float(c["learning_rate"]),
             head_learning_rate=float(c["head_learning_rate"]),
+            tag_head_learning_rate=float(c["tag_head_learning_rate"]),
             weight_decay=float(c["weight_decay"]),
             warmup_ratio=float(c["warmup_ratio"]),
             label_smoothing=float(c["label_smoothing"]),
@@ -135,6 +136,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             typo_probability=float(c["typo_probability"]),
             patience=int(c["patience"]),
             max_per_intent_per_epoch=int(c["max_per_intent_per_epoch"]),
+            linear_probe_steps=int(c["linear_probe_steps"]),
             max_length=int(c["max_length"]),
             seed=int(c["seed"]),
             show_progress=bool(c["show_progress_bar"]),
@@ -250,6 +252,9 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
     ) -> BertJointClassifier:
         """Rebuild the fine-tuned model from the archive (architecture from the saved config, no checkpoint read)."""
         component = cls(config, model_storage, resource, execution_context)
+        if component.component_config["cpu_threads"]:
+            # one thread per process is faster than two fighting over a shared 2-core box (see BENCHMARKS.md)
+            torch.set_num_threads(int(component.component_config["cpu_threads"]))
         try:
             with model_storage.read_from(resource) as directory:
                 meta = json.loads((Path(directory) / META_FILE).read_text())

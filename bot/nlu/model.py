@@ -59,10 +59,14 @@ class JointIntentEntityModel(nn.Module):
             encoder = AutoModel.from_config(config)
         return cls(encoder, intent_count, tag_count)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(token states, mean-pooled sentence vector)."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return states, (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        states, pooled = self.encode(input_ids, attention_mask)
         return self.intent_head(self.dropout(pooled)), self.tag_head(self.dropout(states))
 
 

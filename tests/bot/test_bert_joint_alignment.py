@@ -71,6 +71,14 @@ def test_mis_tagged_trailing_word_piece_is_absorbed():
     assert decode_entities(text, tokens)[0]["value"] == "12345"
 
 
+def test_id_glued_to_a_word_is_not_expanded_into_the_word(tokenizer):
+    text = "want help seeing order113542617735902 current status"
+    gold = entity(text, "113542617735902")
+    assert [(e["start"], e["end"]) for e in round_trip(tokenizer, text, [gold])] == [(gold["start"], gold["end"])]
+    tokens = [TokenTag(17, 22, "O", 0.9), TokenTag(22, 24, "B-order_id", 0.9), TokenTag(24, 37, "O", 0.5)]
+    assert decode_entities(text, tokens)[0]["value"] == "113542617735902"
+
+
 def test_stray_inside_tag_starts_an_entity_and_types_do_not_merge():
     text = "a b c"
     tokens = [TokenTag(0, 1, "I-city", 0.8), TokenTag(2, 3, "I-order_id", 0.6), TokenTag(4, 5, "O", 0.9)]

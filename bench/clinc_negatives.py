@@ -1,0 +1,49 @@
+"""Out-of-scope utterances for a shop assistant, taken from CLINC150 with care.
+
+Some CLINC150 intents are in a shop's own domain (order, order_status, card_declined, pay_bill, ...) or map to
+intents the bot has (greeting, goodbye, thank_you, are_you_a_bot, yes, no...). Those are never used as
+negatives. The remaining intents are split by intent (not by utterance) into a training pool and a held-out
+evaluation pool, so the false-acceptance rate is measured on topics the model never saw as negatives.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import defaultdict
+from pathlib import Path
+
+# Whole CLINC domains that overlap with shop customer service (payments, cards, accounts).
+SHOP_DOMAIN_INTENTS = {
+    # banking
+    "transfer", "transactions", "balance", "freeze_account", "pay_bill", "bill_balance", "bill_due", "interest_rate",
+    "routing", "min_payment", "order_checks", "pin_change", "report_fraud", "account_blocked", "spending_history",
+    # credit cards
+    "credit_score", "report_lost_card", "credit_limit", "rewards_balance", "new_card", "application_status",
+    "card_declined", "international_fees", "apr", "redeem_rewards", "credit_limit_change", "damaged_card",
+    "replacement_card_duration", "improve_credit_score", "expiration_date",
+    # home: ordering and shopping lists are the shop's business
+    "order", "order_status", "shopping_list", "shopping_list_update",
+    # conversational intents the bot answers itself (greet, goodbye, thanks, bot_challenge, affirm, deny...)
+    "greeting", "goodbye", "thank_you", "are_you_a_bot", "what_can_i_ask_you", "yes", "no", "maybe", "cancel",
+    "repeat", "who_do_you_work_for", "what_is_your_name", "user_name", "change_user_name", "change_ai_name",
+    "reset_settings", "sync",
+}  # fmt: skip
+
+
+def load_negatives(path: Path, seed: int = 7) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(train_texts, test_texts, train_intents, test_intents): out-of-shop-domain CLINC utterances split by intent.
+
+    CLINC's own `oos` utterances (random out-of-scope questions) join the training pool.
+    """
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["intent"] not in SHOP_DOMAIN_INTENTS:
+                by_intent[row["intent"]].append(row["text"])
+    intents = sorted(i for i in by_intent if i != "oos")
+    random.Random(seed).shuffle(intents)
+    train_intents, test_intents = sorted(intents[: len(intents) // 2]), sorted(intents[len(intents) // 2 :])
+    train = [t for i in train_intents for t in by_intent[i]] + by_intent.get("oos", [])
+    test = [t for i in test_intents for t in by_intent[i]]
+    return train, test, train_intents, test_intents
