@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 PARAPHRASES = ROOT / "bench" / "data" / "shop_paraphrases_test.yml"
+HELDOUT = ROOT / "bench" / "data" / "heldout_phrasings.csv"
 THRESHOLD = 0.5  # the FallbackClassifier threshold we ship
 OOS_INTENT = "out_of_scope"
 OOS_TRAIN_PER_INTENT = 8
@@ -97,7 +98,9 @@ def bitext_split(quick: bool) -> dict[str, Any]:
         for intent, texts in yaml.safe_load(PARAPHRASES.read_text()).items()
         for text in texts
     ]
-    split = {"train": train, "test": test, "oos_test": oos_test, "paraphrases": paraphrases}
+    with HELDOUT.open(newline="", encoding="utf-8") as handle:  # the lead's held-out customer phrasings
+        heldout = [r for r in csv.DictReader(handle) if r["intent"] in {e["intent"] for e in train}]
+    split = {"train": train, "test": test, "oos_test": oos_test, "paraphrases": paraphrases, "heldout": heldout}
     train_groups = {keys[i] for i in train_ids}
     split["leak_check"] = sum(keys[i] in train_groups for i in test_ids)  # must be 0
     return _maybe_quick(split, quick)
@@ -267,6 +270,14 @@ def evaluate(system: Any, split: dict[str, Any], latency_samples: int) -> dict[s
         result["paraphrase_accuracy"] = accuracy_score(
             [e["intent"] for e in split["paraphrases"]], [p[0] for p in para]
         )
+    if split.get("heldout"):
+        held, _ = run(split["heldout"])
+        in_domain = [(e, p) for e, p in zip(split["heldout"], held, strict=True) if e["intent"] != OOS_INTENT]
+        out_domain = [p for e, p in zip(split["heldout"], held, strict=True) if e["intent"] == OOS_INTENT]
+        result["heldout_accuracy"] = sum(e["intent"] == p[0] for e, p in in_domain) / max(1, len(in_domain))
+        result["heldout_oos_false_acceptance"] = sum(
+            p[0] != OOS_INTENT and p[1] >= THRESHOLD for p in out_domain
+        ) / max(1, len(out_domain))
     # single-message latency on a fixed sample (warm: the test pass above already ran)
     sample = (timings + oos_timings)[: max(1, latency_samples)]
     result["latency_p50_ms"] = statistics.median(sample)
@@ -324,6 +335,8 @@ ROWS = [
     ("intent macro-F1", "macro_f1", "{:.1%}"),
     ("entity micro-F1", "entity_micro_f1", "{:.1%}"),
     ("held-out paraphrases acc.", "paraphrase_accuracy", "{:.1%}"),
+    ("lead's held-out phrasings acc.", "heldout_accuracy", "{:.1%}"),
+    (f"lead's held-out out_of_scope accepted @{THRESHOLD}", "heldout_oos_false_acceptance", "{:.1%}"),
     (f"OOS false acceptance @{THRESHOLD}", "oos_false_acceptance", "{:.1%}"),
     (f"in-domain kept @{THRESHOLD}", "in_domain_kept", "{:.1%}"),
     ("latency p50 (ms)", "latency_p50_ms", "{:.1f}"),
