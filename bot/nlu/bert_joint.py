@@ -83,6 +83,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "quantize": False,  # dynamic int8 quantisation of Linear layers for CPU inference
             "cpu_threads": 0,  # inference threads for the serving process; 0 = torch default
             "ranking_length": 0,  # 0 = full intent ranking
+            "entity_confidence_threshold": 0.0,  # drop entities below this confidence (0 = keep all, as benchmarked)
             "show_progress_bar": True,
         }
 
@@ -288,6 +289,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
                 ranking = ranking[:ranking_length]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            entities = self.add_extractor_name(prediction.entities)
+            floor = float(self.component_config["entity_confidence_threshold"])
+            entities = self.add_extractor_name([e for e in prediction.entities if e["confidence_entity"] >= floor])
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
