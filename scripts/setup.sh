@@ -74,9 +74,13 @@ for key in RASA_AUTH_TOKEN SHOPDESK_SIGNING_KEY SHOPDESK_WEBHOOK_SECRET FLASK_SE
 done
 
 # The browser tests drive Debian's chromium; the widget serves a pinned socket.io client fetched from npm.
-if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
-  log "installing chromium and npm from Debian's packages"
-  apt-get update -qq && apt-get install -y -qq chromium npm >/dev/null
+# Each is installed only when missing: Debian's npm conflicts with a Node.js that already ships its own npm.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 (cd "$ROOT" && "$VENVS/app/bin/python" -m web.vendor)
 
