@@ -21,7 +21,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, EXTRACTOR, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -84,6 +84,9 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "cpu_threads": 0,  # inference threads for the serving process; 0 = torch default
             "ranking_length": 0,  # 0 = full intent ranking
             "entity_confidence_threshold": 0.0,  # drop entities below this confidence (0 = keep all, as benchmarked)
+            # Spans these extractors already found (list them before this component) win over ours: a regex
+            # is exact for emails, where word pieces tend to come out as fragments (`barry.` + `jones` + `2`).
+            "defer_to_extractors": ["RegexEntityExtractor"],
             "show_progress_bar": True,
         }
 
@@ -280,6 +283,8 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
         texts = [m.get(TEXT) if isinstance(m.get(TEXT), str) else "" for m in messages]
         predictions = self._predictor.predict(texts)
         ranking_length = int(self.component_config["ranking_length"])
+        floor = float(self.component_config["entity_confidence_threshold"])
+        defer_to = set(self.component_config["defer_to_extractors"] or ())
         for message, prediction in zip(messages, predictions, strict=True):
             scores = zip(self._intents, prediction.intent_probabilities, strict=True)
             ranking = sorted(
@@ -289,7 +294,15 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
                 ranking = ranking[:ranking_length]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            floor = float(self.component_config["entity_confidence_threshold"])
-            entities = self.add_extractor_name([e for e in prediction.entities if e["confidence_entity"] >= floor])
-            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+            existing = message.get(ENTITIES, [])
+            deferred = [e for e in existing if e.get(EXTRACTOR) in defer_to]
+            entities = self.add_extractor_name([
+                e for e in prediction.entities
+                if e["confidence_entity"] >= floor and not any(_overlap(e, other) for other in deferred)
+            ])
+            message.set(ENTITIES, existing + entities, add_to_output=True)
         return messages
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["start"] < b["end"] and b["start"] < a["end"]

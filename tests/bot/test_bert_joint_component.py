@@ -196,3 +196,35 @@ def test_component_without_trained_model_leaves_messages_alone(tmp_path):
     message = Message.build(text="hello")
     assert component.process([message])[0].get("intent") is None
     assert component.train(TrainingData([])) == Resource("missing")
+
+
+def test_spans_found_by_a_regex_extractor_win_over_overlapping_encoder_spans(tmp_path):
+    """Word pieces of an email can come out as fragments; the regex's exact span is kept, fragments dropped."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.bert_joint import BertJointClassifier
+    from bot.nlu.inference import Prediction
+
+    text = "order 580291, email barry.jones2@example.com"
+    fragments = [("order_id", 6, 12), ("email", 20, 26), ("person_name", 26, 31), ("order_id", 31, 32)]
+
+    class FixedPredictor:  # stands in for the encoder: the merge rule is what is under test
+        def predict(self, texts):
+            return [Prediction([0.9, 0.1], [{"entity": kind, "start": s, "end": e, "value": text[s:e],
+                                             "confidence_entity": 0.9} for kind, s, e in fragments])]
+
+    component = BertJointClassifier({}, LocalModelStorage(tmp_path), Resource("r"),
+                                    ExecutionContext(GraphSchema({}), "test"), FixedPredictor(),
+                                    ["track_order", "greet"])
+    regex_email = {"entity": "email", "start": 20, "end": 44, "value": text[20:44],
+                   "extractor": "RegexEntityExtractor"}
+    message = Message.build(text=text)
+    message.set("entities", [regex_email])
+    entities = component.process([message])[0].get("entities")
+    assert [(e["entity"], e["value"], e["extractor"]) for e in entities] == [
+        ("email", "barry.jones2@example.com", "RegexEntityExtractor"),
+        ("order_id", "580291", "BertJointClassifier"),
+    ]
