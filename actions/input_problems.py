@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+from actions.knowledge import MISSES_SLOT, misses_in_a_row
 
 REPLIES = {
     "empty": "I didn't get any text there. What can I help you with?",
@@ -26,4 +28,6 @@ class ActionExplainInvalidInput(Action):
         problem = (tracker.latest_message or {}).get("input_problem")
         dispatcher.utter_message(text=REPLIES.get(problem, "Sorry, I couldn't read that message. "
                                                            "Could you rephrase it?"))
+        if problem is None:  # the NLU found no words in it (keyboard mash): a miss, like an unanswerable question
+            return [SlotSet(MISSES_SLOT, float(misses_in_a_row(tracker) + 1))]
         return []

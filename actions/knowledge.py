@@ -38,9 +38,13 @@ UNAVAILABLE = (
 )
 
 
+# Actions whose replies are "I couldn't help with that": they count misses in the same `kb_misses` slot.
+MISS_COUNTING_ACTIONS = frozenset({ACTION_NAME, "action_explain_invalid_input"})
+
+
 def misses_in_a_row(tracker: Tracker) -> int:
-    """Misses before this message that count: only when this action also answered the previous message."""
-    if not _previous_turn_ran(tracker, ACTION_NAME):
+    """Misses before this message that count: only when a miss-counting action answered the previous message."""
+    if not _previous_turn_ran(tracker, MISS_COUNTING_ACTIONS):
         return 0
     try:
         return max(0, int(float(tracker.get_slot(MISSES_SLOT) or 0)))
@@ -48,8 +52,8 @@ def misses_in_a_row(tracker: Tracker) -> int:
         return 0
 
 
-def _previous_turn_ran(tracker: Tracker, action: str) -> bool:
-    """Did `action` run between the previous user message and the latest one?"""
+def _previous_turn_ran(tracker: Tracker, actions: frozenset[str]) -> bool:
+    """Did one of `actions` run between the previous user message and the latest one?"""
     users_seen = 0
     for event in reversed(tracker.events):
         kind = event.get("event")
@@ -57,7 +61,7 @@ def _previous_turn_ran(tracker: Tracker, action: str) -> bool:
             users_seen += 1
             if users_seen == 2:
                 return False
-        elif kind == "action" and users_seen == 1 and event.get("name") == action:
+        elif kind == "action" and users_seen == 1 and event.get("name") in actions:
             return True
     return False
 
@@ -72,6 +76,21 @@ def reply_for(answer: Answer, misses: int) -> tuple[dict[str, Any], int]:
     return {"text": STILL_NOT_SURE if misses >= 2 else NOT_SURE, "buttons": [HUMAN_BUTTON]}, misses
 
 
+async def answer_latest_message(tracker: Tracker) -> Answer:
+    """The knowledge base's answer to the latest message; a failing lookup is `unavailable`, never an exception."""
+    question = str((tracker.latest_message or {}).get("text") or "").strip()
+    if not question or question.startswith("/"):  # a button payload has no words to look up
+        return Answer(found=False)
+    try:
+        answer = await asyncio.to_thread(answer_question, question)
+    except Exception:  # never let a knowledge-base problem crash the conversation
+        logger.exception("knowledge base lookup failed")
+        answer = Answer(found=False, unavailable="lookup failed")
+    if answer.unavailable:
+        logger.warning("knowledge base unavailable: %s", answer.unavailable)
+    return answer
+
+
 class ActionAnswerFromKnowledge(Action):
     """Answer the latest message from the knowledge base, or say honestly that it can't."""
 
@@ -79,17 +98,7 @@ class ActionAnswerFromKnowledge(Action):
         return ACTION_NAME
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        question = str((tracker.latest_message or {}).get("text") or "").strip()
         misses = misses_in_a_row(tracker)
-        if question.startswith("/"):  # a button payload has no words to look up
-            question = ""
-        try:
-            answer = await asyncio.to_thread(answer_question, question) if question else Answer(found=False)
-        except Exception:  # never let a knowledge-base problem crash the conversation
-            logger.exception("knowledge base lookup failed")
-            answer = Answer(found=False, unavailable="lookup failed")
-        if answer.unavailable:
-            logger.warning("knowledge base unavailable: %s", answer.unavailable)
-        message, misses = reply_for(answer, misses)
+        message, misses = reply_for(await answer_latest_message(tracker), misses)
         dispatcher.utter_message(**message)
         return [SlotSet(MISSES_SLOT, float(misses))]

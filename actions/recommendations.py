@@ -15,11 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.identity import verified_customer_id
+from actions.knowledge import MISSES_SLOT, answer_latest_message, reply_for
 from recommender.parsing import clean_label, price_range
 from recommender.service import Filters, Recommendations, RecommendationService, Suggestion
 
@@ -168,6 +169,13 @@ class ActionProductInfo(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         product = (_latest_entity(tracker, "product") or {}).get("value")
         if not product:
+            # "do you offer gift wrapping?" reads like a product question but is a policy one: the shop's
+            # documents answer it when they can; otherwise ask which product is meant.
+            answer = await answer_latest_message(tracker)
+            if answer.found:
+                message, misses = reply_for(answer, 0)
+                dispatcher.utter_message(**message)
+                return [SlotSet(MISSES_SLOT, float(misses))]
             dispatcher.utter_message(text="Which product would you like to know about? "
                                           "Tell me its name or its product code (for example 85123A).")
             return []
