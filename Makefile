@@ -14,8 +14,9 @@ export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
 setup:            ## create/refresh both virtual environments and .env
 	@bash scripts/setup.sh
 
-data: setup       ## generate NLU data from ../shared/data/bitext
+data: setup       ## generate NLU data from ../shared/data (Bitext intents, CLINC150 out-of-scope examples)
 	@$(APP_PY) -m training.bitext
+	@$(APP_PY) -m training.clinc
 
 db: setup         ## migrate and seed the demo store (once)
 	@$(APP_PY) -m store.seed --if-empty

@@ -12,7 +12,7 @@ resumable on a busy machine. --quick subsamples everything for a smoke run (resu
 Splits
 - bitext: grouped by phrasing (rows differing only in entity values, numbers or case share a group; a group is
   on one side only), 80/20 per intent. Training also gets an `out_of_scope` intent from CLINC150 negatives
-  (see bench/clinc_negatives.py); the false-acceptance rate is measured on CLINC intents never used in training.
+  (see training/clinc.py); the false-acceptance rate is measured on CLINC intents never used in training.
 - bitext paraphrases: bench/data/shop_paraphrases_test.yml, hand-written customer phrasings (never trained on).
 - banking77: the official train/test split; OOS false acceptance by thresholding alone (no OOS class trained).
 """
@@ -71,8 +71,8 @@ DATASETS = ("bitext", "banking77")
 
 # ------------------------------------------------------------------------------------------------ data
 def bitext_split(quick: bool) -> dict[str, Any]:
-    from bench.clinc_negatives import load_negatives
     from bot.nlu.phrasing import phrasing_key, split_by_phrasing
+    from training.clinc import load_negatives
 
     rows = []
     with (DATA / "bitext" / "customer_support_intents.csv").open(newline="", encoding="utf-8") as handle:
@@ -107,7 +107,7 @@ def bitext_split(quick: bool) -> dict[str, Any]:
 
 
 def banking77_split(quick: bool) -> dict[str, Any]:
-    from bench.clinc_negatives import load_negatives
+    from training.clinc import load_negatives
 
     def read(name: str) -> list[dict[str, Any]]:
         with (DATA / "banking77" / name).open(newline="", encoding="utf-8") as handle:

@@ -10,6 +10,7 @@ step "ruff"
 .venv/app/bin/ruff check .
 step "training data"
 .venv/app/bin/python -m training.bitext
+.venv/app/bin/python -m training.clinc
 .venv/rasa/bin/rasa data validate --domain domain.yml --data training_data --config config.yml --quiet
 step "rasa train (reuses the cache when nothing changed)"
 .venv/rasa/bin/rasa train --config config.yml --domain domain.yml --data training_data --out models \

@@ -75,6 +75,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "freeze_embeddings": True,
             "class_weighting": True,
             "typo_probability": 0.3,  # share of training examples misspelt afresh each epoch
+            "digit_probability": 0.5,  # share of training examples whose digits are redrawn each epoch
             "entity_loss_weight": 1.0,
             "validation_fraction": 0.1,  # held-out phrasing groups for early stopping + calibration
             "patience": 2,
@@ -138,6 +139,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             entity_loss_weight=float(c["entity_loss_weight"]),
             class_weighting=bool(c["class_weighting"]),
             typo_probability=float(c["typo_probability"]),
+            digit_probability=float(c["digit_probability"]),
             patience=int(c["patience"]),
             max_per_intent_per_epoch=int(c["max_per_intent_per_epoch"]),
             linear_probe_steps=int(c["linear_probe_steps"]),

@@ -1,0 +1,113 @@
+"""Trained shop-bot models side by side on wording they never saw: held-out phrasings and unseen off-topic questions.
+
+    .venv/rasa/bin/python bench/shipped_nlu_eval.py --model shipped=models/shopdesk.tar.gz \
+        --model before=/path/to/older.tar.gz
+
+Each model goes through Rasa's own `Agent.parse_message`, one message at a time (the pipeline as served,
+FallbackClassifier included). Evaluation sets, none of which is in training_data/:
+- `bench/data/heldout_phrasings.csv`: customers' phrasings in another voice (bench/data/README.md);
+- `bench/data/shop_paraphrases_test.yml`: hand-written paraphrases of the 27 Bitext intents;
+- CLINC150 utterances of the held-out half of non-shop intents (training.clinc.load_negatives): topics that
+  never appear as `out_of_scope` training examples.
+"Accepted" = the message got a shop intent, i.e. not out_of_scope / nlu_fallback / invalid_input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RASA_TELEMETRY_ENABLED": "false"}.items():
+    os.environ.setdefault(key, value)
+
+from training.clinc import DEFAULT_CSV as CLINC_CSV  # noqa: E402
+from training.clinc import load_negatives  # noqa: E402
+
+HELDOUT = ROOT / "bench" / "data" / "heldout_phrasings.csv"
+PARAPHRASES = ROOT / "bench" / "data" / "shop_paraphrases_test.yml"
+NOT_ACCEPTED = {"out_of_scope", "nlu_fallback", "invalid_input"}
+
+
+def evaluation_sets(clinc_limit: int) -> dict[str, list[tuple[str, str]]]:
+    with HELDOUT.open(newline="", encoding="utf-8") as handle:
+        heldout = [(row["text"], row["intent"]) for row in csv.DictReader(handle)]
+    paraphrases = [(text, intent) for intent, texts in yaml.safe_load(PARAPHRASES.read_text()).items()
+                   for text in texts]
+    clinc = load_negatives(CLINC_CSV)[1]
+    clinc = random.Random(7).sample(clinc, min(clinc_limit, len(clinc)))
+    return {
+        "heldout_in_domain": [(t, i) for t, i in heldout if i != "out_of_scope"],
+        "heldout_out_of_scope": [(t, i) for t, i in heldout if i == "out_of_scope"],
+        "paraphrases": paraphrases,
+        "clinc_unseen_topics": [(t, "out_of_scope") for t in clinc],
+    }
+
+
+async def predict(model: Path, texts: list[str], label: str) -> tuple[list[str], list[float]]:
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+
+    configure_logging_and_warnings(logging.WARNING)
+    agent = Agent.load(str(model))
+    await agent.parse_message("warm up")
+    intents, seconds = [], []
+    for text in tqdm(texts, desc=label, unit="msg", leave=False):
+        start = time.perf_counter()
+        result = await agent.parse_message(text)
+        seconds.append(time.perf_counter() - start)
+        intents.append(result["intent"]["name"])
+    return intents, seconds
+
+
+def metrics(sets: dict[str, list[tuple[str, str]]], intents: list[str], seconds: list[float]) -> dict[str, float]:
+    out, cursor = {}, 0
+    for name, rows in sets.items():
+        predicted, cursor = intents[cursor:cursor + len(rows)], cursor + len(rows)
+        accepted = sum(p not in NOT_ACCEPTED for p in predicted) / len(rows)
+        if name in ("heldout_in_domain", "paraphrases"):
+            out[f"{name}: intent accuracy"] = sum(p == g for p, (_, g) in zip(predicted, rows, strict=True)) / len(rows)
+            out[f"{name}: kept (a shop intent)"] = accepted
+        else:
+            out[f"{name}: accepted as a shop intent"] = accepted
+    ordered = sorted(seconds)
+    out["latency p50 (ms)"] = statistics.median(ordered) * 1000
+    out["latency p95 (ms)"] = ordered[int(0.95 * (len(ordered) - 1))] * 1000
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", action="append", metavar="NAME=PATH",
+                        help="a trained Rasa model archive (repeat to compare); default shipped=models/shopdesk.tar.gz")
+    parser.add_argument("--clinc-limit", type=int, default=500, help="CLINC utterances to sample")
+    args = parser.parse_args()
+    models = dict(item.split("=", 1) for item in (args.model or ["shipped=models/shopdesk.tar.gz"]))
+    sets = evaluation_sets(args.clinc_limit)
+    texts = [text for rows in sets.values() for text, _ in rows]
+    print("sets: " + ", ".join(f"{name} {len(rows)}" for name, rows in sets.items()))
+    results: dict[str, dict[str, Any]] = {}
+    for name, path in models.items():
+        results[name] = metrics(sets, *asyncio.run(predict(Path(path), texts, name)))
+    names = list(results)
+    print("\n| metric | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for metric in results[names[0]]:
+        cells = [f"{v:.1f}" if "ms" in metric else f"{v:.1%}" for v in (results[n][metric] for n in names)]
+        print(f"| {metric} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
