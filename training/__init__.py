@@ -1,1 +1,2 @@
-"""Training data tooling: importing public data sets and (later) turning conversation logs into NLU data."""
+"""Training data tooling: importing public data sets and turning conversation logs into NLU data
+(review, redaction, export, retrain, evaluation, promotion: docs/training-loop.md)."""

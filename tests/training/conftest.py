@@ -1,0 +1,49 @@
+"""Fixtures for the training loop: a migrated store database and a tiny Rasa project in tmp dirs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.db import make_engine, session_factory
+from store.migrate import upgrade_database
+from tests.training.support import TrackerWriter, write_project
+from training.settings import TrainingSettings
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("training-store") / "shop.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def store_url(migrated_template: Path, tmp_path: Path) -> str:
+    import shutil
+
+    target = tmp_path / "shop.db"
+    shutil.copyfile(migrated_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def sessions(store_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(store_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> TrainingSettings:
+    return write_project(tmp_path / "project")
+
+
+@pytest.fixture
+def tracker(project: TrainingSettings) -> TrackerWriter:
+    return TrackerWriter(project.tracker_url)
