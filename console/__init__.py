@@ -1,6 +1,7 @@
 """ShopDesk's agent console: a live queue of conversations handed to people, and the view to handle one.
 
-`create_app(config)` builds the Flask app (blueprints: auth, queue, conversations, api). Run it with
+`create_app(config)` builds the Flask app (blueprints: auth, queue, conversations, api, and review: training
+from conversation logs, for admins). Run it with
 `python -m console` (127.0.0.1:8090); create accounts with `python -m console create-user`.
 """
 
@@ -22,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the console from the environment, with `config` overriding (tests pass their own database)."""
     from flask import Flask
 
-    from console import api, auth, conversations, queue
+    from console import api, auth, conversations, queue, review
     from console.handoffs import HandoffDesk
     from console.rasa_client import RasaClient
     from console.security import init_security
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(queue.bp)
     app.register_blueprint(conversations.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(review.bp)
     app.after_request(_security_headers)
     return app
 
