@@ -201,6 +201,7 @@ class ScaleoutConfig:
             # Rasa: tracker store (pool per instance), lock store, event broker, action endpoint
             "TRACKER_DB_HOST": self.pg_host, "TRACKER_DB_PORT": str(self.pg_port), "TRACKER_DB": self.tracker_db,
             "TRACKER_DB_USER": self.role, "TRACKER_DB_PASSWORD": env.get("SHOPDESK_PG_PASSWORD", ""),
+            "SHOPDESK_TRACKER_URL": self.tracker_url,  # the same tracker, for the console's training loop
             "SQL_POOL_SIZE": "5", "SQL_MAX_OVERFLOW": "5",
             "REDIS_HOST": self.redis_host, "REDIS_PORT": str(self.redis_port),
             "REDIS_LOCK_DB": str(self.redis_lock_db), "REDIS_LOCK_PREFIX": self.lock_prefix,

@@ -69,6 +69,9 @@ class StackConfig:
             "SANIC_HOST": "127.0.0.1",
             "RASA_URL": self.rasa_url,
         })
+        if env["TRACKER_DIALECT"] == "sqlite":  # the console's training loop reads the file Rasa writes
+            db = Path(env["TRACKER_DB"])
+            env.setdefault("SHOPDESK_TRACKER_URL", f"sqlite:///{db if db.is_absolute() else PROJECT_ROOT / db}")
         if not env.get("RASA_AUTH_TOKEN"):
             raise RuntimeError("RASA_AUTH_TOKEN is not set: run scripts/setup.sh (it writes .env)")
         return env
