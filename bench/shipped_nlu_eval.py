@@ -60,8 +60,10 @@ def evaluation_sets(clinc_limit: int) -> dict[str, list[tuple[str, str]]]:
 async def predict(model: Path, texts: list[str], label: str) -> tuple[list[str], list[float]]:
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
     configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     await agent.parse_message("warm up")
     intents, seconds = [], []
