@@ -36,6 +36,18 @@ def chat(rasa_url: str, metadata: dict[str, str] | None) -> None:
             print(f"(could not reach the assistant: {error})")
 
 
+def chat_or_serve(rasa_url: str, signing_key: str, as_customer: int | None) -> None:
+    """Chat in the terminal when there is one (as a signed-in customer if asked), else serve until Ctrl-C."""
+    metadata = None
+    if as_customer is not None:
+        metadata = {METADATA_KEY: issue_customer_token(as_customer, signing_key)}
+    if sys.stdin.isatty():
+        chat(rasa_url, metadata)
+    else:
+        print("No terminal attached: serving until stopped (Ctrl-C).", flush=True)
+        signal.pause()
+
+
 def main() -> int:
     if os.environ.get("SHOPDESK_PROFILE") == "scaleout":  # docs/deployment.md: same launcher, scale-out profile
         from runtime.scaleout import main as scaleout_main
@@ -73,14 +85,7 @@ def main() -> int:
               flush=True)
         if not args.no_browser:
             webbrowser.open(f"{config.web_url}/")
-        metadata = None
-        if args.as_customer is not None:
-            metadata = {METADATA_KEY: issue_customer_token(args.as_customer, config.env()["SHOPDESK_SIGNING_KEY"])}
-        if sys.stdin.isatty():
-            chat(config.rasa_url, metadata)
-        else:
-            print("No terminal attached: serving until stopped (Ctrl-C).")
-            signal.pause()
+        chat_or_serve(config.rasa_url, config.env()["SHOPDESK_SIGNING_KEY"], args.as_customer)
     except KeyboardInterrupt:
         pass
     finally:

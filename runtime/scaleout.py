@@ -580,17 +580,9 @@ def main() -> int:
         print(f"Ready. REST: {config.rasa_url}/webhooks/shopdesk_rest/webhook; HAProxy stats: "
               f"http://127.0.0.1:{config.stats_port}/stats; logs in {config.run_dir / 'logs'}.")
         print("Readiness: " + ", ".join(f"{k}={v}" for k, v in readiness(config).items()))
-        from runtime.demo import chat
-        from store.tokens import METADATA_KEY, issue_customer_token
+        from runtime.demo import chat_or_serve
 
-        metadata = None
-        if args.as_customer is not None:
-            metadata = {METADATA_KEY: issue_customer_token(args.as_customer, config.env()["SHOPDESK_SIGNING_KEY"])}
-        if sys.stdin.isatty():
-            chat(config.rasa_url, metadata)
-        else:
-            print("No terminal attached: serving until stopped (Ctrl-C).")
-            signal.pause()
+        chat_or_serve(config.rasa_url, config.env()["SHOPDESK_SIGNING_KEY"], args.as_customer)
     except KeyboardInterrupt:
         pass
     finally:
