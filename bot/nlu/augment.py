@@ -1,9 +1,7 @@
-"""Training-time augmentation: customers misspell, templates do not; and no order number is special.
+"""Typo augmentation: customers misspell, templates do not.
 
-`add_typos` perturbs words outside entity spans (entity values must stay exact so their labels stay right) and
-shifts the entity offsets accordingly. `redraw_digits` gives every digit a new random value: word pieces of
-numbers differ from number to number, and without it the encoder tied intents to the few numbers in its
-training data (`where is my order 900003` fell below the threshold while `… 581142` was certain).
+Perturbs words outside entity spans (entity values must stay exact so their labels stay right) and shifts the
+entity offsets accordingly.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import re
 from typing import Any
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
-_DIGIT = re.compile(r"\d")
 
 
 def _misspell(word: str, rng: random.Random) -> str:
@@ -53,7 +50,3 @@ def add_typos(
     moved = [{**e, "start": shifted(e["start"]), "end": shifted(e["end"])} for e in entities]
     return "".join(pieces), moved
 
-
-def redraw_digits(text: str, rng: random.Random) -> str:
-    """The text with each ASCII digit replaced by a random one: same length, so entity offsets stay valid."""
-    return _DIGIT.sub(lambda _: str(rng.randrange(10)), text)

@@ -25,7 +25,7 @@ from rasa.shared.nlu.constants import ENTITIES, EXTRACTOR, INTENT, INTENT_RANKIN
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.alignment import tag_names_for
+from bot.nlu.alignment import mask_digits, tag_names_for
 from bot.nlu.calibration import expected_calibration_error, fit_temperature
 from bot.nlu.inference import JointPredictor
 from bot.nlu.model import (
@@ -75,7 +75,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "freeze_embeddings": True,
             "class_weighting": True,
             "typo_probability": 0.3,  # share of training examples misspelt afresh each epoch
-            "digit_probability": 0.5,  # share of training examples whose digits are redrawn each epoch
+            "mask_digits": True,  # the encoder sees every digit as 0: no particular number sways an intent
             "entity_loss_weight": 1.0,
             "validation_fraction": 0.1,  # held-out phrasing groups for early stopping + calibration
             "patience": 2,
@@ -139,7 +139,6 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             entity_loss_weight=float(c["entity_loss_weight"]),
             class_weighting=bool(c["class_weighting"]),
             typo_probability=float(c["typo_probability"]),
-            digit_probability=float(c["digit_probability"]),
             patience=int(c["patience"]),
             max_per_intent_per_epoch=int(c["max_per_intent_per_epoch"]),
             linear_probe_steps=int(c["linear_probe_steps"]),
@@ -161,9 +160,10 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
         tag_names = tag_names_for(entity_types)
         tag_index = {name: i for i, name in enumerate(tag_names)}
         intent_index = {name: i for i, name in enumerate(intents)}
+        masked = bool(c["mask_digits"])
         examples = [
             Example(
-                m.get(TEXT),
+                mask_digits(m.get(TEXT)) if masked else m.get(TEXT),
                 intent_index[m.get(INTENT)],
                 [{k: e[k] for k in ("start", "end", "entity")} for e in m.get(ENTITIES, [])],
             )
@@ -207,6 +207,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "tag_names": tag_names,
             "temperature": temperature,
             "max_length": int(c["max_length"]),
+            "mask_digits": masked,  # inference must encode texts the same way
             "source_checkpoint": str(model_path),
             "training": {
                 "examples": len(train),
@@ -244,7 +245,8 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             runnable = quantize_for_cpu(model)
         runnable.to(device).eval()
         return JointPredictor(
-            runnable, tokenizer, meta["tag_names"], float(meta["temperature"]), int(meta["max_length"]), device
+            runnable, tokenizer, meta["tag_names"], float(meta["temperature"]), int(meta["max_length"]), device,
+            digits_masked=bool(meta.get("mask_digits", False)),
         )
 
     @classmethod

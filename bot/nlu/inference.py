@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from bot.nlu.alignment import TokenTag, decode_entities, is_special, merge_windows
+from bot.nlu.alignment import TokenTag, decode_entities, is_special, mask_digits, merge_windows
 
 
 @dataclass
@@ -36,10 +36,12 @@ class JointPredictor:
         device: torch.device,
         batch_size: int = 64,
         max_windows: int = 64,
+        digits_masked: bool = False,
     ) -> None:
         self.model, self.tokenizer, self.tag_names = model, tokenizer, list(tag_names)
         self.temperature, self.max_length, self.device = temperature, max(8, max_length), device
         self.batch_size, self.max_windows = batch_size, max_windows
+        self.digits_masked = digits_masked  # the model was trained on mask_digits(text): encode the same way
         self.model.eval()
 
     def _windows(self, texts: Sequence[str]) -> tuple[dict[str, Any], list[int]]:
@@ -65,7 +67,7 @@ class JointPredictor:
         if not texts:
             return []
         texts = [t if isinstance(t, str) else "" for t in texts]
-        windows, owners = self._windows(texts)
+        windows, owners = self._windows([mask_digits(t) for t in texts] if self.digits_masked else texts)
         intent_logits: dict[int, torch.Tensor] = {}
         tokens: dict[int, list[list[TokenTag]]] = {i: [] for i in range(len(texts))}
         pad = self.tokenizer.pad_token_id or 0

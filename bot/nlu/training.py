@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from bot.nlu.alignment import IGNORED_LABEL, bio_labels
-from bot.nlu.augment import add_typos, redraw_digits
+from bot.nlu.augment import add_typos
 from bot.nlu.model import JointIntentEntityModel
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ class TrainingSettings:
     entity_loss_weight: float = 1.0
     class_weighting: bool = True
     typo_probability: float = 0.3
-    digit_probability: float = 0.5
     patience: int = 2
     max_per_intent_per_epoch: int = 0  # 0 = every example every epoch
     linear_probe_steps: int = 200  # LP-FT: L-BFGS iterations for the intent head on frozen features (0 = off)
@@ -126,15 +125,12 @@ def balanced_sample(examples: Sequence[Example], cap: int, rng: random.Random) -
     return chosen
 
 
-def _augment(examples: Sequence[Example], typo_probability: float, digit_probability: float,
-             rng: random.Random) -> list[Example]:
+def _augment(examples: Sequence[Example], probability: float, rng: random.Random) -> list[Example]:
     augmented = []
     for example in examples:
-        if typo_probability > 0 and rng.random() < typo_probability:
+        if probability > 0 and rng.random() < probability:
             text, entities = add_typos(example.text, example.entities, rng)
             example = Example(text, example.intent, entities)
-        if digit_probability > 0 and rng.random() < digit_probability:
-            example = Example(redraw_digits(example.text, rng), example.intent, example.entities)
         augmented.append(example)
     return augmented
 
@@ -268,8 +264,7 @@ class JointTrainer:
             progress = tqdm(
                 self._batches(
                     _augment(
-                        balanced_sample(train, settings.max_per_intent_per_epoch, rng), settings.typo_probability,
-                        settings.digit_probability, rng,
+                        balanced_sample(train, settings.max_per_intent_per_epoch, rng), settings.typo_probability, rng
                     ),
                     shuffle=True,
                     rng=rng,
