@@ -66,6 +66,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "head_learning_rate": 1e-3,  # intent head (starts from the linear probe)
             "tag_head_learning_rate": 5e-3,  # BIO head starts from scratch
             "linear_probe_steps": 200,  # LP-FT: L-BFGS iterations fitting the intent head on frozen features
+            "wise_ft_alpha": 1.0,  # WiSE-FT weight of the fine-tuned encoder + head vs the probe model (1 = off)
             "weight_decay": 0.01,
             "warmup_ratio": 0.1,
             "label_smoothing": 0.1,
@@ -142,6 +143,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             patience=int(c["patience"]),
             max_per_intent_per_epoch=int(c["max_per_intent_per_epoch"]),
             linear_probe_steps=int(c["linear_probe_steps"]),
+            wise_ft_alpha=float(c["wise_ft_alpha"]),
             max_length=int(c["max_length"]),
             seed=int(c["seed"]),
             show_progress=bool(c["show_progress_bar"]),

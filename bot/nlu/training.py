@@ -49,6 +49,9 @@ class TrainingSettings:
     max_per_intent_per_epoch: int = 0  # 0 = every example every epoch
     linear_probe_steps: int = 200  # LP-FT: L-BFGS iterations for the intent head on frozen features (0 = off)
     linear_probe_l2: float = 1e-4
+    # WiSE-FT (Wortsman et al., 2022): final encoder + intent head = alpha * fine-tuned + (1 - alpha) * the
+    # linear-probe model (pre-trained encoder + probe head). 1.0 = plain fine-tuning. Robust to new wording.
+    wise_ft_alpha: float = 1.0
     tag_head_learning_rate: float = 5e-3
     max_length: int = 64
     seed: int = 42
@@ -243,6 +246,7 @@ class JointTrainer:
         weights = weights if settings.class_weighting else None
         if settings.linear_probe_steps > 0:
             self._linear_probe(balanced_sample(train, 2 * settings.max_per_intent_per_epoch, rng), weights)
+        probe_state = self._interpolated_part() if settings.wise_ft_alpha < 1.0 else None
 
         encoder_params = [p for p in self.model.encoder.parameters() if p.requires_grad]
         optimiser = torch.optim.AdamW(
@@ -303,5 +307,19 @@ class JointTrainer:
                     break
         if best_state is not None:
             self.model.load_state_dict(best_state)
+        if probe_state is not None:
+            self._interpolate(probe_state, settings.wise_ft_alpha)
         self.model.eval()
         return TrainingResult(best_epoch or len(history), len(history), history)
+
+    def _interpolated_part(self) -> dict[str, torch.Tensor]:
+        """A copy of the weights WiSE-FT blends: encoder and intent head (the BIO head has no probe to go back to)."""
+        state = self.model.state_dict()
+        return {k: v.detach().clone().cpu() for k, v in state.items() if not k.startswith("tag_head.")}
+
+    @torch.no_grad()
+    def _interpolate(self, start: dict[str, torch.Tensor], alpha: float) -> None:
+        state = self.model.state_dict()
+        for key, before in start.items():
+            if state[key].is_floating_point():
+                state[key].copy_(alpha * state[key] + (1 - alpha) * before.to(state[key].device))
