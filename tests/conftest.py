@@ -34,6 +34,25 @@ DEMO_SEED = 7
 DEMO_DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail_sample.csv"
 
 
+def copy_database(template: Path, directory: Path) -> str:
+    """URL of a private copy of a migrated (and maybe seeded) SQLite template: a fresh store per test, cheaply."""
+    import shutil
+
+    target = directory / "shop.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def sessions(store_url: str) -> Iterator[Any]:
+    """Sessions on the folder's `store_url` (each test folder's conftest says what the store holds)."""
+    from store.db import make_engine, session_factory
+
+    engine = make_engine(store_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
 def latest_model() -> Path:
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:

@@ -8,7 +8,6 @@ tests/e2e/test_handoff_browser.py run against the real Rasa server.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from console import create_app
 from console.handoffs import HandoffDesk
 from console.users import create_user
-from store.db import make_engine, session_factory
+from store.db import make_engine
 from store.migrate import upgrade_database
 from store.models import Order, OrderStatus, ReturnRequest, ReturnStatus
 from store.seed import seed
+from tests.conftest import copy_database
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "online_retail_tiny.csv"
 RASA_TOKEN = "rasa-token-for-console-tests-0123"
@@ -53,16 +53,7 @@ def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def store_url(store_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "shop.db"
-    shutil.copyfile(store_template, target)
-    return f"sqlite:///{target}"
-
-
-@pytest.fixture
-def sessions(store_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(store_url)
-    yield session_factory(engine)
-    engine.dispose()
+    return copy_database(store_template, tmp_path)
 
 
 @pytest.fixture

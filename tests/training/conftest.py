@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import make_engine, session_factory
+from store.db import make_engine
 from store.migrate import upgrade_database
+from tests.conftest import copy_database
 from tests.training.support import TrackerWriter, write_project
 from training.settings import TrainingSettings
 
@@ -25,18 +24,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def store_url(migrated_template: Path, tmp_path: Path) -> str:
-    import shutil
-
-    target = tmp_path / "shop.db"
-    shutil.copyfile(migrated_template, target)
-    return f"sqlite:///{target}"
-
-
-@pytest.fixture
-def sessions(store_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(store_url)
-    yield session_factory(engine)
-    engine.dispose()
+    return copy_database(migrated_template, tmp_path)
 
 
 @pytest.fixture
