@@ -60,7 +60,10 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "model_path": None,
             "epochs": 3,
             # balanced sampling: at most this many examples per intent per epoch (0 = all); bounds CPU time
-            "max_per_intent_per_epoch": 64,
+            "max_per_intent_per_epoch": 128,
+            # ... except `out_of_scope_intent`, which stands for everything a shop does not do: it needs many more
+            # varied negatives per epoch than one shop intent needs phrasings (0 = the same cap as the others)
+            "out_of_scope_per_epoch": 256,
             "batch_size": 32,
             "learning_rate": 5e-5,  # encoder: low, so fine-tuning refines rather than overwrites the features
             "head_learning_rate": 1e-3,  # intent head (starts from the linear probe)
@@ -78,6 +81,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "typo_probability": 0.3,  # share of training examples misspelt afresh each epoch
             "mask_digits": True,  # the encoder sees every digit as 0: no particular number sways an intent
             "entity_loss_weight": 1.0,
+            "out_of_scope_intent": "out_of_scope",  # the intent `out_of_scope_per_epoch` applies to
             "validation_fraction": 0.1,  # held-out phrasing groups for early stopping + calibration
             "patience": 2,
             "seed": 42,
@@ -126,8 +130,10 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
         return cls(config, model_storage, resource, execution_context)
 
     # ---------------------------------------------------------------- training
-    def _settings(self) -> TrainingSettings:
+    def _settings(self, intent_index: dict[str, int]) -> TrainingSettings:
         c = self.component_config
+        out_of_scope = intent_index.get(c["out_of_scope_intent"])
+        overrides = {out_of_scope: int(c["out_of_scope_per_epoch"])} if out_of_scope is not None else {}
         return TrainingSettings(
             epochs=int(c["epochs"]),
             batch_size=int(c["batch_size"]),
@@ -142,6 +148,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             typo_probability=float(c["typo_probability"]),
             patience=int(c["patience"]),
             max_per_intent_per_epoch=int(c["max_per_intent_per_epoch"]),
+            per_epoch_overrides={i: cap for i, cap in overrides.items() if cap > 0},
             linear_probe_steps=int(c["linear_probe_steps"]),
             wise_ft_alpha=float(c["wise_ft_alpha"]),
             max_length=int(c["max_length"]),
@@ -194,7 +201,7 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             len(entity_types),
             frozen,
         )
-        trainer = JointTrainer(model, tokenizer, tag_index, len(intents), self._settings(), device)
+        trainer = JointTrainer(model, tokenizer, tag_index, len(intents), self._settings(intent_index), device)
         result = trainer.fit(train, validation)
 
         temperature, ece_before, ece_after = 1.0, None, None

@@ -47,6 +47,8 @@ class TrainingSettings:
     typo_probability: float = 0.3
     patience: int = 2
     max_per_intent_per_epoch: int = 0  # 0 = every example every epoch
+    # per-intent exceptions to that cap, e.g. {index of out_of_scope: 256}: "everything else" needs variety
+    per_epoch_overrides: dict[int, int] = field(default_factory=dict)
     linear_probe_steps: int = 200  # LP-FT: L-BFGS iterations for the intent head on frozen features (0 = off)
     linear_probe_l2: float = 1e-4
     # WiSE-FT (Wortsman et al., 2022): final encoder + intent head = alpha * fine-tuned + (1 - alpha) * the
@@ -109,8 +111,10 @@ def encode_batch(
     }
 
 
-def balanced_sample(examples: Sequence[Example], cap: int, rng: random.Random) -> list[Example]:
-    """At most `cap` examples per intent, drawn afresh each epoch (0 = all).
+def balanced_sample(
+    examples: Sequence[Example], cap: int, rng: random.Random, overrides: dict[int, int] | None = None
+) -> list[Example]:
+    """At most `cap` examples per intent (`overrides[intent]` where given), drawn afresh each epoch (0 = all).
 
     Template data sets repeat each phrasing many times; capping per intent keeps an epoch's cost bounded
     (minutes on a 2-core CPU), balances frequent against rare intents, and over several epochs still shows
@@ -123,8 +127,8 @@ def balanced_sample(examples: Sequence[Example], cap: int, rng: random.Random) -
         by_intent.setdefault(example.intent, []).append(example)
     chosen: list[Example] = []
     for intent in sorted(by_intent):
-        members = by_intent[intent]
-        chosen += members if len(members) <= cap else rng.sample(members, cap)
+        members, limit = by_intent[intent], (overrides or {}).get(intent, cap)
+        chosen += members if len(members) <= limit else rng.sample(members, limit)
     return chosen
 
 
@@ -206,6 +210,20 @@ class JointTrainer:
         accuracy = float((logits_tensor.argmax(-1) == labels_tensor).float().mean())
         return total / count, accuracy, logits_tensor, labels_tensor
 
+    def sentence_vectors(self, examples: Sequence[Example]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean-pooled sentence vectors [n, hidden], their intents [n]) in eval mode, in batch order."""
+        self.model.eval()
+        vectors, labels = [], []
+        with torch.inference_mode():
+            for batch in self._batches(examples, shuffle=False, rng=random.Random(0)):
+                ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+                vectors.append(self.model.encode(ids, mask)[1].float())
+                labels.append(batch["intents"].to(self.device))
+        self.model.train()
+        if not vectors:
+            return torch.empty(0, self.model.encoder.config.hidden_size), torch.empty(0, dtype=torch.long)
+        return torch.cat(vectors), torch.cat(labels)
+
     def _linear_probe(self, train: Sequence[Example], weights: torch.Tensor | None) -> None:
         """LP-FT (Kumar et al., 2022): fit the intent head on the pre-trained sentence vectors before fine-tuning.
 
@@ -213,15 +231,8 @@ class JointTrainer:
         a fitted head keeps them, which generalises better to wording the training set lacks, and lets a few
         fine-tuning epochs suffice. Costs one forward pass over (a sample of) the training data.
         """
-        self.model.eval()
-        features, labels = [], []
-        with torch.inference_mode():
-            for batch in self._batches(train, shuffle=False, rng=random.Random(0)):
-                ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
-                _, pooled = self.model.encode(ids, mask)
-                features.append(pooled.float())
-                labels.append(batch["intents"].to(self.device))
-        inputs, targets = torch.cat(features).clone(), torch.cat(labels).clone()
+        features, labels = self.sentence_vectors(train)
+        inputs, targets = features.clone(), labels.clone()  # out of inference mode: autograd needs them
         head = self.model.intent_head
         # full-batch L-BFGS with a small L2 penalty: the converged multinomial logistic regression
         optimiser = torch.optim.LBFGS(head.parameters(), lr=1.0, max_iter=self.settings.linear_probe_steps)
@@ -235,7 +246,6 @@ class JointTrainer:
 
         loss = optimiser.step(closure)
         logger.info("BertJointClassifier: linear probe loss %.3f on %d examples", float(loss), len(targets))
-        self.model.train()
 
     def fit(self, train: Sequence[Example], validation: Sequence[Example]) -> TrainingResult:
         settings = self.settings
@@ -245,7 +255,8 @@ class JointTrainer:
         weights = class_weights([e.intent for e in train], self.intent_count).to(self.device)
         weights = weights if settings.class_weighting else None
         if settings.linear_probe_steps > 0:
-            self._linear_probe(balanced_sample(train, 2 * settings.max_per_intent_per_epoch, rng), weights)
+            doubled = {intent: 2 * cap for intent, cap in settings.per_epoch_overrides.items()}
+            self._linear_probe(balanced_sample(train, 2 * settings.max_per_intent_per_epoch, rng, doubled), weights)
         probe_state = self._interpolated_part() if settings.wise_ft_alpha < 1.0 else None
 
         encoder_params = [p for p in self.model.encoder.parameters() if p.requires_grad]
@@ -257,7 +268,8 @@ class JointTrainer:
             ],
             weight_decay=settings.weight_decay,
         )
-        per_epoch = len(balanced_sample(train, settings.max_per_intent_per_epoch, random.Random(0)))
+        cap, overrides = settings.max_per_intent_per_epoch, settings.per_epoch_overrides
+        per_epoch = len(balanced_sample(train, cap, random.Random(0), overrides))
         steps_per_epoch = math.ceil(per_epoch / settings.batch_size)
         total_steps = max(1, steps_per_epoch * settings.epochs)
         scheduler = get_linear_schedule_with_warmup(optimiser, int(settings.warmup_ratio * total_steps), total_steps)
@@ -268,7 +280,7 @@ class JointTrainer:
             progress = tqdm(
                 self._batches(
                     _augment(
-                        balanced_sample(train, settings.max_per_intent_per_epoch, rng), settings.typo_probability, rng
+                        balanced_sample(train, cap, rng, overrides), settings.typo_probability, rng
                     ),
                     shuffle=True,
                     rng=rng,

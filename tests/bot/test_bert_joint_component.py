@@ -228,3 +228,17 @@ def test_spans_found_by_a_regex_extractor_win_over_overlapping_encoder_spans(tmp
         ("email", "barry.jones2@example.com", "RegexEntityExtractor"),
         ("order_id", "580291", "BertJointClassifier"),
     ]
+
+
+def test_per_epoch_sampling_caps_intents_and_lets_out_of_scope_use_more_variety():
+    import random
+
+    from bot.nlu.training import Example, balanced_sample
+
+    examples = [Example(f"shop {i}", 0) for i in range(50)] + [Example(f"elsewhere {i}", 1) for i in range(300)]
+    plain = balanced_sample(examples, 10, random.Random(0))
+    assert sum(e.intent == 0 for e in plain) == 10 and sum(e.intent == 1 for e in plain) == 10
+    wider = balanced_sample(examples, 10, random.Random(0), {1: 256})
+    assert sum(e.intent == 0 for e in wider) == 10
+    assert sum(e.intent == 1 for e in wider) == 256 and len({e.text for e in wider if e.intent == 1}) == 256
+    assert len(balanced_sample(examples, 0, random.Random(0), {1: 5})) == len(examples)  # 0 = no cap at all
