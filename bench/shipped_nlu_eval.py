@@ -3,6 +3,10 @@
     .venv/rasa/bin/python bench/shipped_nlu_eval.py --model shipped=models/shopdesk.tar.gz \
         --model before=/path/to/older.tar.gz
 
+`--sets dev` measures the tuning sets instead: bench/data/dev_phrasings.yml and the CLINC topics that
+`python -m training.clinc --tuning` leaves out (train the candidate on a copy of training_data with those
+negatives; docs/BENCHMARKS.md shows the commands).
+
 Each model goes through Rasa's own `Agent.parse_message`, one message at a time (the pipeline as served,
 FallbackClassifier included). Evaluation sets, none of which is in training_data/:
 - `bench/data/heldout_phrasings.csv`: customers' phrasings in another voice (bench/data/README.md);
@@ -35,11 +39,22 @@ for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RASA_TEL
     os.environ.setdefault(key, value)
 
 from training.clinc import DEFAULT_CSV as CLINC_CSV  # noqa: E402
-from training.clinc import load_negatives  # noqa: E402
+from training.clinc import dev_topics, load_negatives  # noqa: E402
 
 HELDOUT = ROOT / "bench" / "data" / "heldout_phrasings.csv"
 PARAPHRASES = ROOT / "bench" / "data" / "shop_paraphrases_test.yml"
+DEV = ROOT / "bench" / "data" / "dev_phrasings.yml"
 NOT_ACCEPTED = {"out_of_scope", "nlu_fallback", "invalid_input"}
+
+
+def dev_sets(clinc_limit: int) -> dict[str, list[tuple[str, str]]]:
+    """For choosing settings: bench/data/dev_phrasings.yml and the CLINC topics `training.clinc --tuning` leaves out."""
+    dev = [(text, intent) for intent, texts in yaml.safe_load(DEV.read_text()).items() for text in texts]
+    return {
+        "dev_in_domain": [(t, i) for t, i in dev if i != "out_of_scope"],
+        "dev_out_of_scope": [(t, i) for t, i in dev if i == "out_of_scope"],
+        "clinc_dev_topics": [(t, "out_of_scope") for t in dev_topics(CLINC_CSV, clinc_limit)],
+    }
 
 
 def evaluation_sets(clinc_limit: int) -> dict[str, list[tuple[str, str]]]:
@@ -80,7 +95,7 @@ def metrics(sets: dict[str, list[tuple[str, str]]], intents: list[str], seconds:
     for name, rows in sets.items():
         predicted, cursor = intents[cursor:cursor + len(rows)], cursor + len(rows)
         accepted = sum(p not in NOT_ACCEPTED for p in predicted) / len(rows)
-        if name in ("heldout_in_domain", "paraphrases"):
+        if name in ("heldout_in_domain", "paraphrases", "dev_in_domain"):
             out[f"{name}: intent accuracy"] = sum(p == g for p, (_, g) in zip(predicted, rows, strict=True)) / len(rows)
             out[f"{name}: kept (a shop intent)"] = accepted
         else:
@@ -96,9 +111,11 @@ def main() -> None:
     parser.add_argument("--model", action="append", metavar="NAME=PATH",
                         help="a trained Rasa model archive (repeat to compare); default shipped=models/shopdesk.tar.gz")
     parser.add_argument("--clinc-limit", type=int, default=500, help="CLINC utterances to sample")
+    parser.add_argument("--sets", choices=("test", "dev"), default="test",
+                        help="dev: the tuning sets (choose settings there, then measure once on test)")
     args = parser.parse_args()
     models = dict(item.split("=", 1) for item in (args.model or ["shipped=models/shopdesk.tar.gz"]))
-    sets = evaluation_sets(args.clinc_limit)
+    sets = (dev_sets if args.sets == "dev" else evaluation_sets)(args.clinc_limit)
     texts = [text for rows in sets.values() for text, _ in rows]
     print("sets: " + ", ".join(f"{name} {len(rows)}" for name, rows in sets.items()))
     results: dict[str, dict[str, Any]] = {}
