@@ -7,6 +7,7 @@ Rasa model archive and `rasa run` / `rasa test nlu` need nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -131,30 +132,17 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
 
     # ---------------------------------------------------------------- training
     def _settings(self, intent_index: dict[str, int]) -> TrainingSettings:
+        """The training settings named like config keys, cast to the types of their defaults."""
         c = self.component_config
+        values: dict[str, Any] = {
+            f.name: type(f.default)(c[f.name])
+            for f in dataclasses.fields(TrainingSettings)
+            if f.name in c and isinstance(f.default, (bool, int, float))
+        }
         out_of_scope = intent_index.get(c["out_of_scope_intent"])
-        overrides = {out_of_scope: int(c["out_of_scope_per_epoch"])} if out_of_scope is not None else {}
-        return TrainingSettings(
-            epochs=int(c["epochs"]),
-            batch_size=int(c["batch_size"]),
-            learning_rate=float(c["learning_rate"]),
-            head_learning_rate=float(c["head_learning_rate"]),
-            tag_head_learning_rate=float(c["tag_head_learning_rate"]),
-            weight_decay=float(c["weight_decay"]),
-            warmup_ratio=float(c["warmup_ratio"]),
-            label_smoothing=float(c["label_smoothing"]),
-            entity_loss_weight=float(c["entity_loss_weight"]),
-            class_weighting=bool(c["class_weighting"]),
-            typo_probability=float(c["typo_probability"]),
-            patience=int(c["patience"]),
-            max_per_intent_per_epoch=int(c["max_per_intent_per_epoch"]),
-            per_epoch_overrides={i: cap for i, cap in overrides.items() if cap > 0},
-            linear_probe_steps=int(c["linear_probe_steps"]),
-            wise_ft_alpha=float(c["wise_ft_alpha"]),
-            max_length=int(c["max_length"]),
-            seed=int(c["seed"]),
-            show_progress=bool(c["show_progress_bar"]),
-        )
+        if out_of_scope is not None and int(c["out_of_scope_per_epoch"]) > 0:
+            values["per_epoch_overrides"] = {out_of_scope: int(c["out_of_scope_per_epoch"])}
+        return TrainingSettings(**values, show_progress=bool(c["show_progress_bar"]))
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tune on the intent examples, early-stop and calibrate on held-out phrasings, persist."""
