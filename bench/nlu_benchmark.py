@@ -14,6 +14,8 @@ Splits
   on one side only), 80/20 per intent. Training also gets an `out_of_scope` intent from CLINC150 negatives
   (see training/clinc.py); the false-acceptance rate is measured on CLINC intents never used in training.
 - bitext paraphrases: bench/data/shop_paraphrases_test.yml, hand-written customer phrasings (never trained on).
+- bitext_shop: the bitext split, with every system also trained on training_data/nlu/paraphrases.yml (the
+  shop's own varied phrasings of the Bitext intents; then only dev_phrasings.yml is left as the dev row).
 - banking77: the official train/test split; OOS false acceptance by thresholding alone (no OOS class trained).
 """
 
@@ -69,7 +71,7 @@ SYSTEMS: dict[str, list[dict[str, Any]]] = {
     "diet": DIET_PIPELINE,
     "frozen": [],  # not a Rasa pipeline: sentence embeddings + scikit-learn
 }
-DATASETS = ("bitext", "banking77")
+DATASETS = ("bitext", "bitext_shop", "banking77")
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -120,6 +122,21 @@ def dev_phrasings(intents: set[str]) -> list[dict[str, Any]]:
     rows = [(intent, plain_text(example)) for intent, example in nlu_examples(shop_paraphrases)]
     rows += [(intent, text) for intent, texts in dev_file.items() for text in texts]
     return [{"text": text, "intent": intent, "entities": []} for intent, text in rows if intent in intents]
+
+
+def shop_paraphrases() -> list[dict[str, Any]]:
+    """training_data/nlu/paraphrases.yml (the shop's hand-written Bitext-intent phrasings) with entity spans."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(DEV_SETS[0]))
+    return [
+        {
+            "text": m.get("text"),
+            "intent": m.get("intent"),
+            "entities": [{k: e[k] for k in ("entity", "start", "end", "value")} for e in m.get("entities", [])],
+        }
+        for m in data.intent_examples
+    ]
 
 
 def banking77_split(quick: bool) -> dict[str, Any]:
@@ -320,8 +337,11 @@ def worker(
     torch.set_num_threads(threads)
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.WARNING)
-    split = bitext_split(quick) if dataset == "bitext" else banking77_split(quick)
+    split = banking77_split(quick) if dataset == "banking77" else bitext_split(quick)
     split["train"] = cap_per_intent(split["train"], train_cap)
+    if dataset == "bitext_shop":  # the same split, every system also trained on the shop's own paraphrases
+        split["train"] += shop_paraphrases()
+        split["dev"] = [row for row in split["dev"] if row["text"] not in {e["text"] for e in split["train"]}]
     with tempfile.TemporaryDirectory(prefix=f"nlubench-{dataset}-{system_name}-") as tmp:
         system: Any = (
             FrozenEmbeddingSystem()
