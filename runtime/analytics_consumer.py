@@ -1,7 +1,8 @@
 """Feeds conversation analytics from Rasa's event broker (RabbitMQ) into PostgreSQL.
 
-Rasa (deploy/scaleout/endpoints.yml, `event_broker: type: pika`) publishes every tracker event to a
-fanout exchange; this consumer drains its durable queue into `conversation_events` (one row per event)
+Rasa (deploy/scaleout/endpoints.yml, `event_broker`: bot/scaleout/event_broker.py, Rasa's pika broker
+that flushes before it stops) publishes every tracker event to a fanout exchange; this consumer drains
+its durable queue into `conversation_events` (one row per event)
 in the console/analytics database, where the agent console and dashboards read them. Delivery is
 at-least-once (ack after commit) and rows are idempotent (unique digest of the event body, ON CONFLICT
 DO NOTHING), so a consumer restart neither loses nor double-counts events.
