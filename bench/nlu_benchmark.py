@@ -199,6 +199,9 @@ class RasaSystem:
         self.config = workdir / "config.yml"
         self.config.write_text(yaml.safe_dump({"recipe": "default.v1", "language": "en", "pipeline": pipeline}))
         self.workdir = workdir
+        # a training cache per run: concurrent benchmark processes race creating one shared cache database
+        # ("table cache_entry already exists"), and nothing from another system's run should be reused
+        os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")
 
     def train(self, train: list[dict[str, Any]]) -> None:
         from rasa.core.agent import Agent
@@ -281,9 +284,10 @@ def evaluate(system: Any, split: dict[str, Any], latency_samples: int) -> dict[s
         return out, timings
 
     result: dict[str, Any] = {}
+    predicted_by_set: dict[str, list[str]] = {}  # per-message intents, for paired comparisons between systems
     predictions, timings = run(split["test"])
     gold = [e["intent"] for e in split["test"]]
-    predicted = [p[0] for p in predictions]
+    predicted = predicted_by_set["test"] = [p[0] for p in predictions]
     result["accuracy"] = accuracy_score(gold, predicted)
     result["macro_f1"] = f1_score(gold, predicted, average="macro", labels=sorted(set(gold)), zero_division=0)
     result["in_domain_kept"] = sum(p[0] != OOS_INTENT and p[1] >= THRESHOLD for p in predictions) / len(predictions)
@@ -298,14 +302,17 @@ def evaluate(system: Any, split: dict[str, Any], latency_samples: int) -> dict[s
     result["oos_false_acceptance"] = sum(p[0] != OOS_INTENT and p[1] >= THRESHOLD for p in oos) / len(oos)
     if split.get("paraphrases"):
         para, _ = run(split["paraphrases"])
+        predicted_by_set["paraphrases"] = [p[0] for p in para]
         result["paraphrase_accuracy"] = accuracy_score(
             [e["intent"] for e in split["paraphrases"]], [p[0] for p in para]
         )
     if split.get("dev"):
         dev, _ = run(split["dev"])
+        predicted_by_set["dev"] = [p[0] for p in dev]
         result["dev_accuracy"] = accuracy_score([e["intent"] for e in split["dev"]], [p[0] for p in dev])
     if split.get("heldout"):
         held, _ = run(split["heldout"])
+        predicted_by_set["heldout"] = [p[0] for p in held]
         in_domain = [(e, p) for e, p in zip(split["heldout"], held, strict=True) if e["intent"] != OOS_INTENT]
         out_domain = [p for e, p in zip(split["heldout"], held, strict=True) if e["intent"] == OOS_INTENT]
         result["heldout_accuracy"] = sum(e["intent"] == p[0] for e, p in in_domain) / max(1, len(in_domain))
@@ -316,7 +323,19 @@ def evaluate(system: Any, split: dict[str, Any], latency_samples: int) -> dict[s
     sample = (timings + oos_timings)[: max(1, latency_samples)]
     result["latency_p50_ms"] = statistics.median(sample)
     result["latency_p95_ms"] = sorted(sample)[int(0.95 * (len(sample) - 1))]
+    result["predictions"] = predicted_by_set
     return result
+
+
+def prepared_split(dataset: str, quick: bool, train_cap: int) -> dict[str, Any]:
+    """The training rows and evaluation sets of one data set, exactly as a worker sees them (deterministic)."""
+    split = banking77_split(quick) if dataset == "banking77" else bitext_split(quick)
+    split["train"] = cap_per_intent(split["train"], train_cap)
+    if dataset == "bitext_shop":  # the same split, every system also trained on the shop's own paraphrases
+        split["train"] += shop_paraphrases()
+        trained = {e["text"] for e in split["train"]}
+        split["dev"] = [row for row in split["dev"] if row["text"] not in trained]
+    return split
 
 
 def worker(
@@ -335,12 +354,7 @@ def worker(
     torch.set_num_threads(threads)
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.WARNING)
-    split = banking77_split(quick) if dataset == "banking77" else bitext_split(quick)
-    split["train"] = cap_per_intent(split["train"], train_cap)
-    if dataset == "bitext_shop":  # the same split, every system also trained on the shop's own paraphrases
-        split["train"] += shop_paraphrases()
-        trained = {e["text"] for e in split["train"]}
-        split["dev"] = [row for row in split["dev"] if row["text"] not in trained]
+    split = prepared_split(dataset, quick, train_cap)
     with tempfile.TemporaryDirectory(prefix=f"nlubench-{dataset}-{system_name}-") as tmp:
         system: Any = (
             FrozenEmbeddingSystem()
