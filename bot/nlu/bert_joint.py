@@ -70,11 +70,16 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "head_learning_rate": 1e-3,  # intent head (starts from the linear probe)
             "tag_head_learning_rate": 5e-3,  # BIO head starts from scratch
             "linear_probe_steps": 200,  # LP-FT: L-BFGS iterations fitting the intent head on frozen features
+            "linear_probe_l2": 1e-5,  # its L2 penalty (unit-length vectors need large weights: keep it small)
             "wise_ft_alpha": 1.0,  # WiSE-FT weight of the fine-tuned encoder + head vs the probe model (1 = off)
+            # fine-tuning runs from the same start, averaged (model soup): steadier and better on new wording than
+            # any one run (measured in docs/BENCHMARKS.md); training time x soup_size, inference cost unchanged
+            "soup_size": 3,
             "weight_decay": 0.01,
             "warmup_ratio": 0.1,
             "label_smoothing": 0.1,
             "dropout": 0.1,
+            "normalize_sentences": True,  # unit-length sentence vectors into the intent head
             "max_length": 64,  # word pieces per window; longer texts are windowed for entities
             "freeze_layers": 0,  # freeze this many lowest transformer blocks (0 = tune all; measured best)
             "freeze_embeddings": True,
@@ -175,7 +180,10 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
         tokenizer = load_tokenizer(model_path)
         torch.manual_seed(int(c["seed"]))
         random.seed(int(c["seed"]))
-        model = JointIntentEntityModel.from_checkpoint(model_path, len(intents), len(tag_names), float(c["dropout"]))
+        normalize = bool(c["normalize_sentences"])
+        model = JointIntentEntityModel.from_checkpoint(
+            model_path, len(intents), len(tag_names), float(c["dropout"]), normalize
+        )
         frozen = freeze_lower_layers(model, int(c["freeze_layers"]), bool(c["freeze_embeddings"]))
         device = pick_device(str(c["device"]))
         logger.info(
@@ -205,12 +213,14 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "temperature": temperature,
             "max_length": int(c["max_length"]),
             "mask_digits": masked,  # inference must encode texts the same way
+            "normalize_sentences": normalize,  # ... and pool them the same way
             "source_checkpoint": str(model_path),
             "training": {
                 "examples": len(train),
                 "validation_examples": len(validation),
                 "best_epoch": result.best_epoch,
                 "epochs_run": result.epochs_run,
+                "soup_size": int(c["soup_size"]),  # fine-tuning runs averaged into this model
                 "history": result.history,
                 "validation_ece_before": ece_before,
                 "validation_ece_after": ece_after,
@@ -265,7 +275,10 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
                 meta = json.loads((Path(directory) / META_FILE).read_text())
                 tokenizer = load_tokenizer(Path(directory) / ENCODER_DIR)
                 model = JointIntentEntityModel.from_config_dir(
-                    Path(directory) / ENCODER_DIR, len(meta["intents"]), len(meta["tag_names"])
+                    Path(directory) / ENCODER_DIR,
+                    len(meta["intents"]),
+                    len(meta["tag_names"]),
+                    bool(meta.get("normalize_sentences", False)),
                 )
                 state = torch.load(Path(directory) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
                 model.load_state_dict(state)

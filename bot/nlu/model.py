@@ -35,35 +35,48 @@ class JointIntentEntityModel(nn.Module):
     with it, so the intent head starts from meaningful sentence vectors.
     """
 
-    def __init__(self, encoder: nn.Module, intent_count: int, tag_count: int, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        intent_count: int,
+        tag_count: int,
+        dropout: float = 0.1,
+        normalize_sentences: bool = False,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
+        # unit-length sentence vectors (as sentence-transformers serve them): the intent head then compares
+        # directions only, which is what the pre-trained space encodes, not how long or padded a text is
+        self.normalize_sentences = normalize_sentences
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.intent_head = nn.Linear(hidden, max(intent_count, 1))
         self.tag_head = nn.Linear(hidden, max(tag_count, 1))
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, intent_count: int, tag_count: int, dropout: float = 0.1):
+    def from_checkpoint(
+        cls, path: str | Path, intent_count: int, tag_count: int, dropout: float = 0.1, normalize: bool = False
+    ):
         """Start fine-tuning from a local pre-trained checkpoint directory."""
         encoder = AutoModel.from_pretrained(str(path), local_files_only=True, add_pooling_layer=False)
-        return cls(encoder, intent_count, tag_count, dropout)
+        return cls(encoder, intent_count, tag_count, dropout, normalize)
 
     @classmethod
-    def from_config_dir(cls, path: str | Path, intent_count: int, tag_count: int):
+    def from_config_dir(cls, path: str | Path, intent_count: int, tag_count: int, normalize: bool = False):
         """Empty architecture for loading persisted fine-tuned weights (no pre-trained download/read)."""
         config = AutoConfig.from_pretrained(str(path), local_files_only=True)
         try:
             encoder = AutoModel.from_config(config, add_pooling_layer=False)
         except TypeError:  # architectures without a pooler argument
             encoder = AutoModel.from_config(config)
-        return cls(encoder, intent_count, tag_count)
+        return cls(encoder, intent_count, tag_count, normalize_sentences=normalize)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(token states, mean-pooled sentence vector)."""
+        """(token states, mean-pooled sentence vector, unit length if `normalize_sentences`)."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        return states, (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return states, nn.functional.normalize(pooled, dim=-1) if self.normalize_sentences else pooled
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         states, pooled = self.encode(input_ids, attention_mask)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
@@ -50,10 +49,12 @@ class TrainingSettings:
     # per-intent exceptions to that cap, e.g. {index of out_of_scope: 256}: "everything else" needs variety
     per_epoch_overrides: dict[int, int] = field(default_factory=dict)
     linear_probe_steps: int = 200  # LP-FT: L-BFGS iterations for the intent head on frozen features (0 = off)
-    linear_probe_l2: float = 1e-4
+    linear_probe_l2: float = 1e-5
     # WiSE-FT (Wortsman et al., 2022): final encoder + intent head = alpha * fine-tuned + (1 - alpha) * the
     # linear-probe model (pre-trained encoder + probe head). 1.0 = plain fine-tuning. Robust to new wording.
     wise_ft_alpha: float = 1.0
+    # fine-tuning runs (seeds seed, seed+1, ...) from the same linear-probe start, averaged in weight space
+    soup_size: int = 1
     tag_head_learning_rate: float = 5e-3
     max_length: int = 64
     seed: int = 42
@@ -248,6 +249,7 @@ class JointTrainer:
         logger.info("BertJointClassifier: linear probe loss %.3f on %d examples", float(loss), len(targets))
 
     def fit(self, train: Sequence[Example], validation: Sequence[Example]) -> TrainingResult:
+        """Linear probe, then `soup_size` fine-tuning runs from that same start, averaged in weight space."""
         settings = self.settings
         set_seeds(settings.seed)
         rng = random.Random(settings.seed)
@@ -258,7 +260,37 @@ class JointTrainer:
             doubled = {intent: 2 * cap for intent, cap in settings.per_epoch_overrides.items()}
             self._linear_probe(balanced_sample(train, 2 * settings.max_per_intent_per_epoch, rng, doubled), weights)
         probe_state = self._interpolated_part() if settings.wise_ft_alpha < 1.0 else None
+        start = self._state_copy() if settings.soup_size > 1 else None
+        members: list[dict[str, torch.Tensor]] = []
+        best_epochs: list[int] = []
+        history: list[dict[str, float]] = []
+        for member in range(max(1, settings.soup_size)):
+            if member:  # the same start, another data order, augmentation and dropout
+                self.model.load_state_dict(start)
+                set_seeds(settings.seed + member)
+                rng = random.Random(settings.seed + member)
+            best_epoch, member_history = self._fine_tune(train, validation, weights, rng)
+            best_epochs.append(best_epoch)
+            history += [{**record, "member": member} for record in member_history] if start else member_history
+            if start is not None:
+                members.append(self._state_copy())
+        if members:
+            self._average(members)
+        if probe_state is not None:
+            self._interpolate(probe_state, settings.wise_ft_alpha)
+        self.model.eval()
+        return TrainingResult(max(best_epochs), len(history), history)
 
+    def _fine_tune(
+        self,
+        train: Sequence[Example],
+        validation: Sequence[Example],
+        weights: torch.Tensor | None,
+        rng: random.Random,
+    ) -> tuple[int, list[dict[str, float]]]:
+        """One fine-tuning run; leaves the model at its epoch of lowest validation loss. (best epoch, history)"""
+        settings = self.settings
+        self.model.train()
         encoder_params = [p for p in self.model.encoder.parameters() if p.requires_grad]
         optimiser = torch.optim.AdamW(
             [
@@ -311,7 +343,7 @@ class JointTrainer:
                 continue
             if record["val_loss"] < best_loss - 1e-4:
                 best_loss, best_epoch, stale = record["val_loss"], epoch, 0
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.model.state_dict().items()})
+                best_state = self._state_copy()
             else:
                 stale += 1
                 if stale >= settings.patience:
@@ -319,10 +351,20 @@ class JointTrainer:
                     break
         if best_state is not None:
             self.model.load_state_dict(best_state)
-        if probe_state is not None:
-            self._interpolate(probe_state, settings.wise_ft_alpha)
-        self.model.eval()
-        return TrainingResult(best_epoch or len(history), len(history), history)
+        return best_epoch or len(history), history
+
+    def _state_copy(self) -> dict[str, torch.Tensor]:
+        """Every weight and buffer, detached, on the CPU (snapshots for early stopping and the soup)."""
+        return {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()}
+
+    @torch.no_grad()
+    def _average(self, members: Sequence[dict[str, torch.Tensor]]) -> None:
+        """Uniform model soup (Wortsman et al., 2022): runs from one start share a basin, so their mean is a
+        model too, one that generalises better than its members at no extra inference cost."""
+        state = self.model.state_dict()
+        for key, value in state.items():
+            if value.is_floating_point():
+                value.copy_(torch.stack([m[key] for m in members]).mean(0).to(value.device))
 
     def _interpolated_part(self) -> dict[str, torch.Tensor]:
         """A copy of the weights WiSE-FT blends: encoder and intent head (the BIO head has no probe to go back to)."""

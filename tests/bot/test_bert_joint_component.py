@@ -75,6 +75,7 @@ pipeline:
     label_smoothing: 0.0
     typo_probability: 0.0
     validation_fraction: 0.0
+    soup_size: 2                  # the weight-averaged path, end to end
     show_progress_bar: false
   - name: EntitySynonymMapper
   - name: FallbackClassifier
@@ -123,6 +124,7 @@ def test_fine_tuned_weights_travel_inside_the_rasa_archive(model_archive):
         meta = json.load(archive.extractfile(meta_name))
     assert meta["intents"] == ["greet", "out_of_scope", "track_order"]
     assert meta["tag_names"] == ["O", "B-order_id", "I-order_id"]
+    assert meta["normalize_sentences"] is True  # inference pools the way training did
 
 
 def test_loaded_model_learnt_the_toy_intents_and_entities(agent):
@@ -242,3 +244,21 @@ def test_per_epoch_sampling_caps_intents_and_lets_out_of_scope_use_more_variety(
     assert sum(e.intent == 0 for e in wider) == 10
     assert sum(e.intent == 1 for e in wider) == 256 and len({e.text for e in wider if e.intent == 1}) == 256
     assert len(balanced_sample(examples, 0, random.Random(0), {1: 5})) == len(examples)  # 0 = no cap at all
+
+
+def test_model_soup_is_the_mean_of_its_members_weights():
+    import torch
+
+    from bot.nlu.model import JointIntentEntityModel, default_encoder_path, load_tokenizer
+    from bot.nlu.training import JointTrainer, TrainingSettings
+
+    path = default_encoder_path()
+    model = JointIntentEntityModel.from_checkpoint(path, intent_count=2, tag_count=3)
+    trainer = JointTrainer(model, load_tokenizer(path), {"O": 0}, 2, TrainingSettings(), torch.device("cpu"))
+    members = []
+    for scale in (1.0, 3.0):
+        members.append({k: v * scale if v.is_floating_point() else v for k, v in trainer._state_copy().items()})
+    expected = {k: (members[0][k] + members[1][k]) / 2 for k in members[0] if members[0][k].is_floating_point()}
+    trainer._average(members)
+    state = model.state_dict()
+    assert all(torch.allclose(state[k], value) for k, value in expected.items())
