@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$HOME/.cache/shopdesk/rasa-cache}"
-step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1;34m== %s (%s UTC)\033[0m\n' "$*" "$(date -u +%H:%M:%S)"; }
 
 step "ruff"
 .venv/app/bin/ruff check .
