@@ -19,3 +19,4 @@ step "Rasa-side tests (Python 3.10)"
 .venv/rasa/bin/python -m pytest tests/bot -q -p no:cacheprovider
 step "app-side tests (Python 3.11)"
 .venv/app/bin/python -m pytest tests -q -p no:cacheprovider
+step "all passed"
