@@ -55,21 +55,28 @@ class JointIntentEntityModel(nn.Module):
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, intent_count: int, tag_count: int, dropout: float = 0.1, normalize: bool = False
+        cls,
+        path: str | Path,
+        intent_count: int,
+        tag_count: int,
+        dropout: float = 0.1,
+        normalize_sentences: bool = False,
     ):
         """Start fine-tuning from a local pre-trained checkpoint directory."""
         encoder = AutoModel.from_pretrained(str(path), local_files_only=True, add_pooling_layer=False)
-        return cls(encoder, intent_count, tag_count, dropout, normalize)
+        return cls(encoder, intent_count, tag_count, dropout, normalize_sentences)
 
     @classmethod
-    def from_config_dir(cls, path: str | Path, intent_count: int, tag_count: int, normalize: bool = False):
+    def from_config_dir(
+        cls, path: str | Path, intent_count: int, tag_count: int, normalize_sentences: bool = False
+    ):
         """Empty architecture for loading persisted fine-tuned weights (no pre-trained download/read)."""
         config = AutoConfig.from_pretrained(str(path), local_files_only=True)
         try:
             encoder = AutoModel.from_config(config, add_pooling_layer=False)
         except TypeError:  # architectures without a pooler argument
             encoder = AutoModel.from_config(config)
-        return cls(encoder, intent_count, tag_count, normalize_sentences=normalize)
+        return cls(encoder, intent_count, tag_count, normalize_sentences=normalize_sentences)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(token states, mean-pooled sentence vector, unit length if `normalize_sentences`)."""

@@ -260,19 +260,22 @@ class JointTrainer:
             doubled = {intent: 2 * cap for intent, cap in settings.per_epoch_overrides.items()}
             self._linear_probe(balanced_sample(train, 2 * settings.max_per_intent_per_epoch, rng, doubled), weights)
         probe_state = self._interpolated_part() if settings.wise_ft_alpha < 1.0 else None
-        start = self._state_copy() if settings.soup_size > 1 else None
+        runs = max(1, settings.soup_size)
+        start = self._state_copy() if runs > 1 else None  # the soup's common starting point
         members: list[dict[str, torch.Tensor]] = []
         best_epochs: list[int] = []
         history: list[dict[str, float]] = []
-        for member in range(max(1, settings.soup_size)):
-            if member:  # the same start, another data order, augmentation and dropout
+        for member in range(runs):
+            if start is not None and member:  # the same start, another data order, augmentation and dropout
                 self.model.load_state_dict(start)
                 set_seeds(settings.seed + member)
                 rng = random.Random(settings.seed + member)
-            best_epoch, member_history = self._fine_tune(train, validation, weights, rng)
+            best_epoch, run_history = self._fine_tune(train, validation, weights, rng)
             best_epochs.append(best_epoch)
-            history += [{**record, "member": member} for record in member_history] if start else member_history
-            if start is not None:
+            if start is None:
+                history += run_history
+            else:
+                history += [{**record, "member": member} for record in run_history]
                 members.append(self._state_copy())
         if members:
             self._average(members)
