@@ -3,6 +3,11 @@
     .venv/rasa/bin/python bench/shipped_nlu_eval.py --model shipped=models/shopdesk.tar.gz \
         --model before=/path/to/older.tar.gz
 
+A model may name serving settings of our component after its path (`NAME=PATH,key=value,...`), e.g.
+`--model torch=models/shopdesk.tar.gz,runtime=torch`: the same trained weights, run another way. With more than
+one model, the table also shows how often each agrees with the first one (intent, entities), which is how a
+faster runtime is shown to keep the model's answers.
+
 `--sets dev` measures the tuning sets instead: bench/data/dev_phrasings.yml and the CLINC topics that
 `python -m training.clinc --tuning` leaves out (train the candidate on a copy of training_data with those
 negatives; docs/BENCHMARKS.md shows the commands).
@@ -72,25 +77,45 @@ def evaluation_sets(clinc_limit: int) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-async def predict(model: Path, texts: list[str], label: str) -> tuple[list[str], list[float]]:
+Parse = tuple[str, frozenset[tuple[str, int, int, str]]]  # (intent, entities as (type, start, end, value))
+
+
+async def predict(
+    model: Path, texts: list[str], label: str, settings: dict[str, Any]
+) -> tuple[list[Parse], list[float]]:
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
+    from bench.serving import reload_joint_classifier
+
     agent = Agent.load(str(model))
+    if settings and not reload_joint_classifier(agent, **settings):
+        raise SystemExit(f"{model}: no trained BertJointClassifier to apply {settings} to")
     await agent.parse_message("warm up")
-    intents, seconds = [], []
+    parses, seconds = [], []
     for text in tqdm(texts, desc=label, unit="msg", leave=False):
         start = time.perf_counter()
         result = await agent.parse_message(text)
         seconds.append(time.perf_counter() - start)
-        intents.append(result["intent"]["name"])
-    return intents, seconds
+        entities = frozenset((e["entity"], e["start"], e["end"], str(e.get("value"))) for e in result["entities"])
+        parses.append((result["intent"]["name"], entities))
+    return parses, seconds
 
 
-def metrics(sets: dict[str, list[tuple[str, str]]], intents: list[str], seconds: list[float]) -> dict[str, float]:
+def agreement(parses: list[Parse], reference: list[Parse]) -> dict[str, float]:
+    """Share of messages where a model gives the reference model's intent / exactly its entities."""
+    pairs = list(zip(parses, reference, strict=True))
+    return {
+        "same intent as the first model": sum(a[0] == b[0] for a, b in pairs) / len(pairs),
+        "same entities as the first model": sum(a[1] == b[1] for a, b in pairs) / len(pairs),
+    }
+
+
+def metrics(sets: dict[str, list[tuple[str, str]]], parses: list[Parse], seconds: list[float]) -> dict[str, float]:
+    intents = [intent for intent, _ in parses]
     out, cursor = {}, 0
     for name, rows in sets.items():
         predicted, cursor = intents[cursor:cursor + len(rows)], cursor + len(rows)
@@ -106,21 +131,33 @@ def metrics(sets: dict[str, list[tuple[str, str]]], intents: list[str], seconds:
     return out
 
 
+def parse_settings(spec: str) -> tuple[Path, dict[str, Any]]:
+    """`PATH,key=value,...` -> (PATH, {key: value}) with YAML-typed values (`quantize=true` -> True)."""
+    path, *pairs = spec.split(",")
+    return Path(path), {key: yaml.safe_load(value) for key, value in (pair.split("=", 1) for pair in pairs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", action="append", metavar="NAME=PATH",
+    parser.add_argument("--model", action="append", metavar="NAME=PATH[,key=value...]",
                         help="a trained Rasa model archive (repeat to compare); default shipped=models/shopdesk.tar.gz")
     parser.add_argument("--clinc-limit", type=int, default=500, help="CLINC utterances to sample")
     parser.add_argument("--sets", choices=("test", "dev"), default="test",
                         help="dev: the tuning sets (choose settings there, then measure once on test)")
     args = parser.parse_args()
     models = dict(item.split("=", 1) for item in (args.model or ["shipped=models/shopdesk.tar.gz"]))
+    settings = {name: parse_settings(spec) for name, spec in models.items()}
     sets = (dev_sets if args.sets == "dev" else evaluation_sets)(args.clinc_limit)
     texts = [text for rows in sets.values() for text, _ in rows]
     print("sets: " + ", ".join(f"{name} {len(rows)}" for name, rows in sets.items()))
     results: dict[str, dict[str, Any]] = {}
-    for name, path in models.items():
-        results[name] = metrics(sets, *asyncio.run(predict(Path(path), texts, name)))
+    reference: list[Parse] | None = None
+    for name, (path, model_settings) in settings.items():
+        parses, seconds = asyncio.run(predict(path, texts, name, model_settings))
+        results[name] = metrics(sets, parses, seconds)
+        reference = reference or parses
+        if len(models) > 1:
+            results[name] |= agreement(parses, reference)
     names = list(results)
     print("\n| metric | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
     for metric in results[names[0]]:

@@ -37,6 +37,7 @@ from bot.nlu.model import (
     pick_device,
     quantize_for_cpu,
 )
+from bot.nlu.onnx_runtime import OnnxJointModel, onnxruntime_available
 from bot.nlu.phrasing import phrasing_key, split_by_phrasing
 from bot.nlu.training import Example, JointTrainer, TrainingSettings
 
@@ -93,6 +94,9 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             "seed": 42,
             "device": "auto",  # "auto" = CUDA when available, else CPU
             "quantize": False,  # dynamic int8 quantisation of Linear layers for CPU inference
+            # CPU inference runtime: "onnx" = ONNX Runtime (the same fp32 model, exported at load; faster per
+            # message, docs/BENCHMARKS.md), "torch" = PyTorch eager. A GPU, or `quantize`, always uses torch.
+            "runtime": "onnx",
             "cpu_threads": 0,  # inference threads for the serving process; 0 = torch default
             "ranking_length": 0,  # 0 = full intent ranking
             "entity_confidence_threshold": 0.0,  # drop entities below this confidence (0 = keep all, as benchmarked)
@@ -247,9 +251,11 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
 
     def _make_predictor(self, model: JointIntentEntityModel, tokenizer: Any, meta: dict[str, Any]) -> JointPredictor:
         device = pick_device(str(self.component_config["device"]))
-        runnable: torch.nn.Module = model
+        runnable: torch.nn.Module | OnnxJointModel = model
         if self.component_config["quantize"] and device.type == "cpu":
             runnable = quantize_for_cpu(model)
+        elif self.component_config["runtime"] == "onnx" and device.type == "cpu":
+            runnable = _onnx_or_torch(model, int(self.component_config["cpu_threads"]))
         runnable.to(device).eval()
         return JointPredictor(
             runnable, tokenizer, meta["tag_names"], float(meta["temperature"]), int(meta["max_length"]), device,
@@ -316,6 +322,18 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             ])
             message.set(ENTITIES, existing + entities, add_to_output=True)
         return messages
+
+
+def _onnx_or_torch(model: JointIntentEntityModel, threads: int) -> torch.nn.Module | OnnxJointModel:
+    """The model under ONNX Runtime; the torch model itself when onnxruntime is missing or the export fails."""
+    if not onnxruntime_available():
+        logger.warning("BertJointClassifier: onnxruntime is not installed; running the model with PyTorch.")
+        return model
+    try:
+        return OnnxJointModel.from_torch(model, threads)
+    except Exception as error:  # an encoder architecture the exporter cannot trace still serves, only slower
+        logger.warning("BertJointClassifier: ONNX export failed (%s); running the model with PyTorch.", error)
+        return model
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:

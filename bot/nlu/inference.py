@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from bot.nlu.alignment import TokenTag, decode_entities, is_special, mask_digits, merge_windows
+
+if TYPE_CHECKING:
+    from bot.nlu.onnx_runtime import OnnxJointModel
 
 
 @dataclass
@@ -28,7 +31,7 @@ class JointPredictor:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | OnnxJointModel,  # torch (eager or int8) or the same model under ONNX Runtime
         tokenizer: PreTrainedTokenizerBase,
         tag_names: Sequence[str],
         temperature: float,

@@ -262,3 +262,46 @@ def test_model_soup_is_the_mean_of_its_members_weights():
     trainer._average(members)
     state = model.state_dict()
     assert all(torch.allclose(state[k], value) for k, value in expected.items())
+
+
+def load_component(model_archive: Path, storage_dir: Path, **settings):
+    """Our component as `rasa run` loads it from the archive, with serving `settings` over its trained config."""
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    from bot.nlu.bert_joint import BertJointClassifier
+
+    storage_dir.mkdir(parents=True)
+    storage, metadata = LocalModelStorage.from_model_archive(storage_dir, model_archive)
+    schema = metadata.predict_schema
+    node = next(node for node in schema.nodes.values() if node.uses is BertJointClassifier)
+    context = ExecutionContext(schema, metadata.model_id)
+    return BertJointClassifier.load({**node.config, **settings}, storage, node.resource, context)
+
+
+def test_onnx_runtime_serves_by_default_with_the_torch_models_answers(model_archive, tmp_path):
+    from bot.nlu.onnx_runtime import OnnxJointModel
+
+    served = load_component(model_archive, tmp_path / "onnx")
+    eager = load_component(model_archive, tmp_path / "torch", runtime="torch")
+    assert isinstance(served._predictor.model, OnnxJointModel)
+    assert not isinstance(eager._predictor.model, OnnxJointModel)
+    # one padded batch of mixed lengths, bad input, and a text cut into several windows
+    texts = ["hello", "where is order 4545 please, it is late", "recipe for soup", "", "😀😀", "order 12345 " * 40]
+    for fast, reference in zip(served._predictor.predict(texts), eager._predictor.predict(texts), strict=True):
+        assert fast.intent_probabilities == pytest.approx(reference.intent_probabilities, abs=1e-4)
+        spans = [[(e["entity"], e["start"], e["end"], e["value"]) for e in p.entities] for p in (fast, reference)]
+        assert spans[0] == spans[1]
+
+
+def test_without_onnxruntime_or_with_int8_pytorch_serves(model_archive, tmp_path, monkeypatch):
+    from rasa.shared.nlu.training_data.message import Message
+    from torch import nn
+
+    quantized = load_component(model_archive, tmp_path / "int8", quantize=True)
+    assert isinstance(quantized._predictor.model, nn.Module)
+    monkeypatch.setattr("bot.nlu.bert_joint.onnxruntime_available", lambda: False)  # the package not installed
+    component = load_component(model_archive, tmp_path / "plain")
+    assert isinstance(component._predictor.model, nn.Module)
+    message = component.process([Message.build(text="where is my order 12345")])[0]
+    assert message.get("intent")["name"] == "track_order"
