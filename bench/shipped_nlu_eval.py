@@ -87,10 +87,10 @@ async def predict(
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
     from bench.serving import reload_joint_classifier
 
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     if settings and not reload_joint_classifier(agent, **settings):
         raise SystemExit(f"{model}: no trained BertJointClassifier to apply {settings} to")
@@ -145,14 +145,14 @@ def main() -> None:
     parser.add_argument("--sets", choices=("test", "dev"), default="test",
                         help="dev: the tuning sets (choose settings there, then measure once on test)")
     args = parser.parse_args()
-    models = dict(item.split("=", 1) for item in (args.model or ["shipped=models/shopdesk.tar.gz"]))
-    settings = {name: parse_settings(spec) for name, spec in models.items()}
+    specs = (item.split("=", 1) for item in (args.model or ["shipped=models/shopdesk.tar.gz"]))
+    models = {name: parse_settings(spec) for name, spec in specs}
     sets = (dev_sets if args.sets == "dev" else evaluation_sets)(args.clinc_limit)
     texts = [text for rows in sets.values() for text, _ in rows]
     print("sets: " + ", ".join(f"{name} {len(rows)}" for name, rows in sets.items()))
     results: dict[str, dict[str, Any]] = {}
     reference: list[Parse] | None = None
-    for name, (path, model_settings) in settings.items():
+    for name, (path, model_settings) in models.items():
         parses, seconds = asyncio.run(predict(path, texts, name, model_settings))
         results[name] = metrics(sets, parses, seconds)
         reference = reference or parses
