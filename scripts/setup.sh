@@ -64,9 +64,14 @@ ensure_venv app 3.11 install_app "$ROOT/requirements/app.txt"
 ensure_venv rasa 3.10 install_rasa "$ROOT/requirements/rasa.txt" "$ROOT/requirements/rasa-ml.txt"
 
 # Local secrets: generated once per key, never committed (.env is git-ignored).
-touch "$ROOT/.env"
+# Each process gets its own secret (docs/security.md): the web app's and the console's cookies are signed
+# with different keys, Rasa authenticates to the action server, and the shop's backend to the REST channel.
+# Only the owner may read the file.
+(umask 077 && touch "$ROOT/.env")
+chmod 600 "$ROOT/.env"
 token() { "$VENVS/app/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
-for key in RASA_AUTH_TOKEN SHOPDESK_SIGNING_KEY SHOPDESK_WEBHOOK_SECRET FLASK_SECRET_KEY SHOPDESK_DEMO_AGENT_PASSWORD; do
+for key in RASA_AUTH_TOKEN SHOPDESK_SIGNING_KEY SHOPDESK_WEBHOOK_SECRET FLASK_SECRET_KEY SHOPDESK_DEMO_AGENT_PASSWORD \
+           SHOPDESK_CONSOLE_SECRET_KEY SHOPDESK_ACTION_TOKEN SHOPDESK_REST_TOKEN; do
   if ! grep -q "^$key=" "$ROOT/.env"; then
     log "generating $key in .env"
     echo "$key=$(token)" >> "$ROOT/.env"

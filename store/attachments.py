@@ -31,6 +31,8 @@ class Attachment(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # store.security.throttle_key("client", address) of the uploader: the quota is per client, not per chat.
+    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ class RunningApp:
 
 
 def _start(name: str, module: str, stack: StackConfig, var: Path, extra_env: dict[str, str],
-           health_path: str) -> RunningApp:
-    port = free_port()
+           health_path: str, port: int | None = None) -> RunningApp:
+    port = port or free_port()
     log_path = var / f"{module}.log"
     server = ServerProcess(
         name=name, command=[str(APP_PYTHON), "-m", module, *(["serve"] if module == "console" else []),
@@ -49,7 +49,7 @@ def web_app(shop_stack: StackConfig, tmp_path_factory: pytest.TempPathFactory) -
     vendor()
     var = tmp_path_factory.mktemp("security-web")
     app = _start("web app", "web", shop_stack, var, {"SHOPDESK_UPLOAD_DIR": str(var / "uploads")},
-                 "/favicon.ico")
+                 "/favicon.ico", port=shop_stack.web_port)  # the origin Rasa's socket.io channel allows
     yield app
     app.group.stop()
 
