@@ -63,10 +63,10 @@ def test_forged_action_call_without_the_token_is_refused(shop_stack: StackConfig
     assert_refused(webhook(shop_stack))
 
 
-@pytest.mark.parametrize("given", ["wrong", "", " ", "x" * 43, "Bearer {token}", "{token}x", "{token_prefix}"])
+@pytest.mark.parametrize("given", ["wrong", "", "x" * 43, "Bearer {token}", "{token}x", "{prefix}", "{swapped}"])
 def test_forged_action_call_with_a_wrong_token_is_refused(shop_stack: StackConfig, given: str) -> None:
     token = shop_stack.env()["SHOPDESK_ACTION_TOKEN"]
-    value = given.format(token=token, token_prefix=token[:-1])
+    value = given.format(token=token, prefix=token[:-1], swapped=token.swapcase())
     assert_refused(webhook(shop_stack, {TOKEN_HEADER: value}))
 
 
