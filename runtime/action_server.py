@@ -4,7 +4,7 @@
   `X-ShopDesk-Action-Token: $SHOPDESK_ACTION_TOKEN` (endpoints.yml `action_endpoint: headers:`), else 401.
   An action call is a whole tracker, slots included, so anyone who could post one could claim to be any
   customer (`customer_id`) and read or cancel their orders. Without a configured token the server refuses
-  to start. It binds to 127.0.0.1 unless `--host` says otherwise.
+  to start. It binds to 127.0.0.1 unless `--host` (or SHOPDESK_ACTIONS_HOST) says otherwise.
 - `/ready` (readiness) next to rasa-sdk's `/health` (liveness): 200 only when the store database answers,
   so the load balancer and a container platform send no traffic to a worker that cannot serve it.
 - JSON log lines with the conversation id (the request's `sender_id`), see runtime.structured_logging.
