@@ -1,5 +1,10 @@
-"""The rasa-sdk action server as the scale-out profile runs it: same actions, three additions.
+"""The rasa-sdk action server as both profiles run it: same actions, four additions.
 
+- Only Rasa may call it: every request except `/health` and `/ready` must carry
+  `X-ShopDesk-Action-Token: $SHOPDESK_ACTION_TOKEN` (endpoints.yml `action_endpoint: headers:`), else 401.
+  An action call is a whole tracker, slots included, so anyone who could post one could claim to be any
+  customer (`customer_id`) and read or cancel their orders. Without a configured token the server refuses
+  to start. It binds to 127.0.0.1 unless `--host` (or SHOPDESK_ACTIONS_HOST) says otherwise.
 - `/ready` (readiness) next to rasa-sdk's `/health` (liveness): 200 only when the store database answers,
   so the load balancer and a container platform send no traffic to a worker that cannot serve it.
 - JSON log lines with the conversation id (the request's `sender_id`), see runtime.structured_logging.
@@ -8,7 +13,8 @@
   normal action response (HTTP 200, no events), instead of an HTTP 500 that Rasa turns into silence.
   The conversation's state is untouched, so the customer can simply ask again.
 
-    .venv/app/bin/python -m runtime.action_server --port 5055 [--workers 2] [--logging-config-file F]
+    .venv/app/bin/python -m runtime.action_server --port 5055 [--host 127.0.0.1] [--workers 2]
+        [--logging-config-file F]
 
 `--workers` (or ACTION_SERVER_SANIC_WORKERS) forks Sanic workers sharing the port; the profile instead
 runs several single-worker processes behind HAProxy so one dying is noticed, routed around and restarted.
@@ -18,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import json
 import logging
 import os
+import sys
 import time
 from functools import partial
 
@@ -39,6 +47,26 @@ logger = logging.getLogger("shopdesk.action_server")
 ACTION_FAILED = ("Sorry, something went wrong on my side and I couldn't finish that. Please try again in a "
                  "moment, or I can connect you with a person.")
 DATABASE_ERRORS = STORE_ERRORS
+TOKEN_HEADER = "X-ShopDesk-Action-Token"
+TOKEN_ENV = "SHOPDESK_ACTION_TOKEN"
+OPEN_PATHS = frozenset({"/health", "/ready"})  # probes: say nothing about customers
+
+
+class MissingActionToken(RuntimeError):
+    pass
+
+
+def configured_token() -> str:
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise MissingActionToken(f"{TOKEN_ENV} is not set: the action server does not start without it "
+                                 "(scripts/setup.sh writes one into .env; Rasa sends it from endpoints.yml)")
+    return token
+
+
+def token_matches(given: str | None, expected: bytes) -> bool:
+    """Constant-time comparison, so the token cannot be guessed byte by byte from response times."""
+    return hmac.compare_digest((given or "").encode("utf-8", "replace"), expected)
 
 
 def graceful_response(message: str) -> dict:
@@ -90,13 +118,28 @@ class DegradingActionExecutor(ActionExecutor):
             return GracefulResult(ACTION_FAILED, action_call)
 
 
-def build_app(actions_package: str = "actions") -> Sanic:
-    """rasa-sdk's app for `actions_package`, with readiness, conversation-id logging and degradation."""
+def build_app(actions_package: str = "actions", token: str | None = None) -> Sanic:
+    """rasa-sdk's app for `actions_package`, with caller authentication, readiness, conversation-id logging
+    and degradation. `token` defaults to $SHOPDESK_ACTION_TOKEN; there is no way to run it without one."""
     from rasa_sdk.endpoint import create_app
 
+    expected = (token or configured_token()).encode()
     executor = DegradingActionExecutor()
     executor.register_package(actions_package)
-    app = create_app(executor)
+    app = create_app(executor, cors_origins="")  # server-to-server only: no browser may call it cross-origin
+
+    @app.on_request
+    async def require_token(request: Request) -> HTTPResponse | None:
+        """Deny by default: every path but the probes needs the token (so do `/webhook/`, `/actions`, typos)."""
+        if request.method in ("GET", "HEAD") and (request.path.rstrip("/") or "/") in OPEN_PATHS:
+            return None
+        if token_matches(request.headers.get(TOKEN_HEADER), expected):
+            return None
+        logger.warning("refused %s %s from %s: %s", request.method, request.path, request.ip,
+                       "wrong action token" if TOKEN_HEADER in request.headers else "no action token")
+        return response.json({"error": "unauthorized",
+                              "message": f"This server answers only Rasa: send the {TOKEN_HEADER} header."},
+                             status=401)
 
     @app.on_request
     async def bind_conversation(request: Request) -> None:
@@ -120,13 +163,21 @@ def build_app(actions_package: str = "actions") -> Sanic:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--actions", default="actions")
-    parser.add_argument("--host", default=os.environ.get("SANIC_HOST", "127.0.0.1"))
+    parser.add_argument("--host", default=os.environ.get("SHOPDESK_ACTIONS_HOST", "127.0.0.1"),
+                        help="interface to bind (loopback unless told; 0.0.0.0 only behind a private network)")
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("ACTION_SERVER_SANIC_WORKERS", "1")))
     parser.add_argument("--logging-config-file", default=None)
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args()
     configure_json_logging(args.log_level, args.logging_config_file)
+    try:
+        configured_token()
+    except MissingActionToken as error:
+        print(f"action server: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("binding the action server to %s: keep that network private to Rasa", args.host)
     loader = AppLoader(factory=partial(build_app, args.actions))
     app = loader.load()
     if args.workers <= 1:

@@ -2,12 +2,14 @@
 
 Run through `make demo`, which first sets up the environments, seeds the store and trains the models.
 The storefront opens in the browser (http://127.0.0.1:8080/); with a terminal attached you can also
-chat right there. Ctrl-C (or Ctrl-D) stops every process.
+chat right there. Every process is supervised: one that crashes or hangs is logged (stderr and
+var/logs/supervisor.log) and restarted with back-off. Ctrl-C (or Ctrl-D) stops every process.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -17,6 +19,7 @@ import webbrowser
 from runtime.chat_client import render_for_terminal, send_message
 from runtime.processes import ServerProcess
 from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig, shopdesk_stack
+from runtime.supervisor import log_supervision_to
 from store.tokens import METADATA_KEY, issue_customer_token
 
 
@@ -64,7 +67,9 @@ def main() -> int:
     args = parser.parse_args()
 
     config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port, web_port=args.web_port)
-    stack = shopdesk_stack(config, with_web=True)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_supervision_to(config.var_dir / "logs" / "supervisor.log")
+    stack = shopdesk_stack(config, with_web=True, supervise=True)
     stack.servers.append(ServerProcess(
         name="agent console", command=[str(APP_PYTHON), "-m", "console", "serve", "--port", str(args.console_port)],
         health_url=f"http://127.0.0.1:{args.console_port}/login", env=config.env(), cwd=PROJECT_ROOT,

@@ -1,8 +1,9 @@
 """Start, health-check and stop a group of local server processes, cleanly, as one unit.
 
-Used by the demo launcher and by the tests, so both run the real servers the same way. Each process
-gets its own process group, so stopping it also stops any workers it forked; Ctrl-C on the launcher
-stops them all.
+Used by the demo and scale-out launchers and by the tests, so all run the real servers the same way.
+Each process gets its own process group, so stopping it also stops any workers it forked; Ctrl-C on the
+launcher stops them all. Launchers pass `supervise=True`: a server that crashes or hangs is logged and
+restarted (runtime/supervisor.py); tests that kill servers on purpose leave it off.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from runtime.supervisor import RestartPolicy, Supervisor
 
 
 class StartupError(RuntimeError):
@@ -51,10 +55,14 @@ class ServerProcess:
 
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            list(self.command), cwd=self.cwd, env={**os.environ, **self.env},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                list(self.command), cwd=self.cwd, env={**os.environ, **self.env},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()  # the child has its own copy; a restarted server must not leak one per start
 
     def healthy(self) -> bool:
         try:
@@ -85,10 +93,27 @@ class ServerProcess:
 
 
 class ProcessGroup:
-    """Servers started in order, each waited for until healthy; stopped in reverse order."""
+    """Servers started in order, each waited for until healthy; stopped in reverse order.
 
-    def __init__(self, servers: Sequence[ServerProcess]) -> None:
+    With `supervise=True`, once all are healthy a supervisor restarts any that crashes or hangs
+    (`restarts` counts them per server name); `stop()` ends supervision first.
+    """
+
+    def __init__(self, servers: Sequence[ServerProcess], supervise: bool = False,
+                 policy: RestartPolicy | None = None) -> None:
         self.servers = list(servers)
+        self.supervise, self.policy = supervise, policy
+        self.supervisor: Supervisor | None = None
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        return self.supervisor.restarts if self.supervisor else {}
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        """Keep the supervisor's hands off server `name` while it is restarted on purpose."""
+        with self.supervisor.hold(name) if self.supervisor else nullcontext():
+            yield
 
     def start(self, timeout: float = 300) -> None:
         try:
@@ -103,11 +128,16 @@ class ProcessGroup:
                         raise StartupError(f"{server.name} was not healthy after {timeout:.0f}s:\n"
                                            f"{server.log_tail()}")
                     time.sleep(0.5)
+            if self.supervise:
+                self.supervisor = Supervisor(self.servers, self.policy)
+                self.supervisor.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
+        if self.supervisor:
+            self.supervisor.stop()
         for server in reversed(self.servers):
             server.stop()
 

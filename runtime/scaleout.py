@@ -7,8 +7,10 @@ Customers and channels reach Rasa through HAProxy on :5005 (same REST URL as the
 reaches the action servers through HAProxy on :5055. Conversations live in PostgreSQL (tracker store),
 Redis holds conversation locks (so any instance can serve any conversation, in order), every tracker
 event goes through RabbitMQ to runtime/analytics_consumer.py (PostgreSQL). The store database is
-PostgreSQL too, migrated with Alembic and seeded once. Processes that die are restarted (supervision),
-HAProxy routes around them meanwhile. The embedded default (runtime/stack.py) is unchanged.
+PostgreSQL too, migrated with Alembic and seeded once. Processes that die or hang are logged and restarted
+with back-off (runtime/supervisor.py, the same supervision as the demo launcher); HAProxy routes around
+them meanwhile. Rasa's API token and the action servers' token reach the processes through their
+environment only. The embedded default is runtime/stack.py.
 
 docs/deployment.md describes every process, port, variable and pool; deploy/scaleout/ holds the files.
 """
@@ -25,7 +27,6 @@ import socket
 import string
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.processes import ProcessGroup, ServerProcess, StartupError
-from runtime.stack import APP_PYTHON, OFFLINE_ENV, PROJECT_ROOT, RASA_BIN, project_env
+from runtime.stack import (
+    APP_PYTHON,
+    OFFLINE_ENV,
+    PROJECT_ROOT,
+    action_server_command,
+    project_env,
+    rasa_command,
+    require_secrets,
+)
+from runtime.supervisor import log_supervision_to
 
 logger = logging.getLogger("shopdesk.scaleout")
 DEPLOY = PROJECT_ROOT / "deploy" / "scaleout"
@@ -187,8 +197,7 @@ class ScaleoutConfig:
 
     def env(self) -> dict[str, str]:
         env = {**OFFLINE_ENV, **project_env(), **self.extra_env}
-        if not env.get("RASA_AUTH_TOKEN"):
-            raise RuntimeError("RASA_AUTH_TOKEN is not set: run scripts/setup.sh (it writes .env)")
+        require_secrets(env)
         env.update({
             "SHOPDESK_PROFILE": "scaleout",
             "SANIC_HOST": "127.0.0.1",
@@ -365,16 +374,14 @@ def scaleout_servers(config: ScaleoutConfig) -> dict[str, ServerProcess]:
         log_path=logs / "analytics.log")
     for i, port in enumerate(config.action_server_ports, start=1):
         servers[f"actions{i}"] = ServerProcess(
-            name=f"actions{i}", command=[str(APP_PYTHON), "-m", "runtime.action_server", "--port", str(port),
-                                         "--logging-config-file", str(DEPLOY / "logging-actions.yml")],
+            name=f"actions{i}",
+            command=action_server_command(port, "--logging-config-file", str(DEPLOY / "logging-actions.yml")),
             health_url=f"http://127.0.0.1:{port}/health", env=env, cwd=PROJECT_ROOT,
             log_path=logs / f"actions{i}.log")
     for i, port in enumerate(config.rasa_instance_ports, start=1):
         servers[f"rasa{i}"] = ServerProcess(
-            name=f"rasa{i}", command=[str(RASA_BIN), "run", "--model", str(config.model), "--port", str(port),
-                                      "--interface", "127.0.0.1", "--enable-api", "--auth-token",
-                                      env["RASA_AUTH_TOKEN"], "--endpoints", str(DEPLOY / "endpoints.yml"),
-                                      "--credentials", str(DEPLOY / "credentials.yml")],
+            name=f"rasa{i}",
+            command=rasa_command(config.model, port, DEPLOY / "endpoints.yml", DEPLOY / "credentials.yml"),
             health_url=f"http://127.0.0.1:{port}/", env=env, cwd=PROJECT_ROOT, log_path=logs / f"rasa{i}.log")
     servers["haproxy"] = ServerProcess(
         name="haproxy", command=[haproxy_binary(), "-db", "-f", str(render_haproxy(config))],
@@ -384,26 +391,24 @@ def scaleout_servers(config: ScaleoutConfig) -> dict[str, ServerProcess]:
 
 
 class ScaleoutStack:
-    """The profile's processes as one unit, with supervision (dead processes are restarted) and fault hooks."""
+    """The profile's processes as one unit, supervised by their ProcessGroup (dead or hung ones are restarted
+    with back-off), with fault hooks."""
 
     def __init__(self, config: ScaleoutConfig, seed_store: bool = True, supervise: bool = True) -> None:
         self.config, self.seed_store, self.supervise = config, seed_store, supervise
         self.servers = scaleout_servers(config)
-        self.group = ProcessGroup(list(self.servers.values()))
-        self.restarts: dict[str, int] = {}
-        self._held: set[str] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._supervisor: threading.Thread | None = None
+        self.group = ProcessGroup(list(self.servers.values()), supervise=supervise)
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        """Restarts by the supervisor so far, per process name."""
+        return self.group.restarts
 
     def start(self, timeout: float = 420) -> None:
         ensure_backing_services(self.config.pg_host)
         provision_databases(self.config, seed_store=self.seed_store)
         self.group.start(timeout=timeout)
         self.wait_until_serving(timeout=60)
-        if self.supervise:
-            self._supervisor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
-            self._supervisor.start()
 
     def wait_until_serving(self, timeout: float) -> None:
         """HAProxy sees every Rasa instance and action server as up (its checks, not just ours)."""
@@ -419,10 +424,7 @@ class ScaleoutStack:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._supervisor:
-            self._supervisor.join(timeout=5)
-        self.group.stop()
+        self.group.stop()  # supervision ends first, so nothing is restarted behind our back
 
     def __enter__(self) -> ScaleoutStack:
         self.start()
@@ -430,18 +432,6 @@ class ScaleoutStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # -- supervision
-    def _watch(self) -> None:
-        while not self._stop.wait(0.5):
-            for name, server in self.servers.items():
-                with self._lock:
-                    if name in self._held or server.alive() or self._stop.is_set():
-                        continue
-                    logger.warning("%s exited (code %s); restarting it", name,
-                                   server.process.returncode if server.process else "?")
-                    self.restarts[name] = self.restarts.get(name, 0) + 1
-                    server.start()
 
     # -- HAProxy runtime API
     def haproxy_command(self, command: str) -> str:
@@ -481,9 +471,7 @@ class ScaleoutStack:
         Returns the seconds the instance was out of rotation.
         """
         server, began = self.servers[name], time.monotonic()
-        with self._lock:
-            self._held.add(name)
-        try:
+        with self.group.hold(name):
             self.haproxy_command(f"set server rasa/{name} state drain")
             deadline = time.monotonic() + drain_timeout
             while (self._current_sessions("rasa", name) + self._current_sessions("rasa_webhooks", name) > 0
@@ -498,9 +486,6 @@ class ScaleoutStack:
                     raise StartupError(f"{name} did not come back:\n{server.log_tail()}")
                 time.sleep(0.5)
             self.haproxy_command(f"set server rasa/{name} state ready")
-        finally:
-            with self._lock:
-                self._held.discard(name)
         return time.monotonic() - began
 
     def _current_sessions(self, backend: str, server: str) -> int:
@@ -567,6 +552,7 @@ def main() -> int:
         provision_databases(config)
         print("databases ready:", config.store_db, config.tracker_db, config.console_db)
         return 0
+    log_supervision_to(config.run_dir / "logs" / "supervisor.log")
     stack = ScaleoutStack(config)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Starting the scale-out profile: {config.rasa_instances} Rasa instance(s), {config.action_servers} "

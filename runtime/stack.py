@@ -1,8 +1,10 @@
 """The ShopDesk processes of the embedded (default) profile and how they are wired together.
 
 Rasa server (Python 3.10 env) <-HTTP-> action server (Python 3.11 env) -> store database (SQLite);
-Rasa keeps conversations in its SQL tracker store (SQLite). Everything binds to 127.0.0.1 and the
-Rasa HTTP API requires RASA_AUTH_TOKEN. Secrets come from the environment or the git-ignored .env.
+Rasa keeps conversations in its SQL tracker store (SQLite). Everything binds to 127.0.0.1, the Rasa
+HTTP API requires RASA_AUTH_TOKEN and the action server answers only calls carrying
+SHOPDESK_ACTION_TOKEN (endpoints.yml). Secrets come from the environment or the git-ignored .env and
+reach the processes through their environment, never their command lines (which `ps` shows to anyone).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from runtime.processes import ProcessGroup, ServerProcess, free_port
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_PYTHON = PROJECT_ROOT / ".venv" / "app" / "bin" / "python"
 RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
+RASA_PYTHON = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "python"
+SECRETS = ("RASA_AUTH_TOKEN", "SHOPDESK_ACTION_TOKEN")  # the stack does not start without these
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -72,9 +76,27 @@ class StackConfig:
         if env["TRACKER_DIALECT"] == "sqlite":  # the console's training loop reads the file Rasa writes
             db = Path(env["TRACKER_DB"])
             env.setdefault("SHOPDESK_TRACKER_URL", f"sqlite:///{db if db.is_absolute() else PROJECT_ROOT / db}")
-        if not env.get("RASA_AUTH_TOKEN"):
-            raise RuntimeError("RASA_AUTH_TOKEN is not set: run scripts/setup.sh (it writes .env)")
+        require_secrets(env)
         return env
+
+
+def require_secrets(env: dict[str, str]) -> None:
+    missing = [name for name in SECRETS if not env.get(name)]
+    if missing:
+        raise RuntimeError(f"{', '.join(missing)} not set: run scripts/setup.sh (it writes .env)")
+
+
+def rasa_command(model: Path, port: int, endpoints: Path | str, credentials: Path | str) -> list[str]:
+    """`rasa run` through bot/serve.py, which takes the API token from RASA_AUTH_TOKEN in the environment."""
+    return [str(RASA_PYTHON), "-m", "bot.serve", "--model", str(model), "--port", str(port),
+            "--interface", "127.0.0.1", "--enable-api", "--endpoints", str(endpoints),
+            "--credentials", str(credentials)]
+
+
+def action_server_command(port: int, *extra: str) -> list[str]:
+    """runtime/action_server.py (token-checked, loopback-bound, degrading gracefully) on `port`."""
+    return [str(APP_PYTHON), "-m", "runtime.action_server", "--actions", "actions", "--host", "127.0.0.1",
+            "--port", str(port), *extra]
 
 
 def shopdesk_servers(config: StackConfig, with_web: bool = False) -> list[ServerProcess]:
@@ -83,14 +105,12 @@ def shopdesk_servers(config: StackConfig, with_web: bool = False) -> list[Server
     logs.mkdir(parents=True, exist_ok=True)
     actions = ServerProcess(
         name="action server",
-        command=[str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(config.actions_port)],
+        command=action_server_command(config.actions_port),
         health_url=f"{config.actions_url}/health", env=env, cwd=PROJECT_ROOT, log_path=logs / "actions.log",
     )
     rasa = ServerProcess(
         name="rasa server",
-        command=[str(RASA_BIN), "run", "--model", str(config.model), "--port", str(config.rasa_port),
-                 "--interface", "127.0.0.1", "--enable-api", "--auth-token", env["RASA_AUTH_TOKEN"],
-                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        command=rasa_command(config.model, config.rasa_port, "endpoints.yml", "credentials.yml"),
         health_url=f"{config.rasa_url}/", env=env, cwd=PROJECT_ROOT, log_path=logs / "rasa.log",
     )
     servers = [actions, rasa]
@@ -103,5 +123,6 @@ def shopdesk_servers(config: StackConfig, with_web: bool = False) -> list[Server
     return servers
 
 
-def shopdesk_stack(config: StackConfig, with_web: bool = False) -> ProcessGroup:
-    return ProcessGroup(shopdesk_servers(config, with_web))
+def shopdesk_stack(config: StackConfig, with_web: bool = False, supervise: bool = False) -> ProcessGroup:
+    """The servers as one unit; launchers supervise them (restart on crash), tests usually do not."""
+    return ProcessGroup(shopdesk_servers(config, with_web), supervise=supervise)

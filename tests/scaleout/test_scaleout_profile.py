@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -26,7 +27,9 @@ SHIPPED, DELIVERED = "900002", "900003"
 
 
 def say(stack, sender: str, message: str) -> list[dict]:
-    reply = requests.post(stack.config.rasa_url + REST, json={"sender": sender, "message": message}, timeout=90)
+    headers = {"Authorization": f"Bearer {stack.config.env().get('SHOPDESK_REST_TOKEN', '')}"}
+    reply = requests.post(stack.config.rasa_url + REST, json={"sender": sender, "message": message},
+                          headers=headers, timeout=90)
     assert reply.status_code == 200, reply.text
     return reply.json()
 
@@ -60,6 +63,25 @@ def test_every_dependency_and_process_is_ready(scaleout) -> None:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()  # Alembic on PostgreSQL
     ready = requests.get(f"http://127.0.0.1:{scaleout.config.action_server_ports[0]}/ready", timeout=5).json()
     assert ready["status"] == "ready"
+
+
+def test_action_servers_answer_only_rasa_and_no_token_is_on_a_command_line(scaleout) -> None:
+    """Through HAProxy and directly, a forged action call without the token gets 401 (not the fallback answer)."""
+    forged = {"next_action": "action_list_orders", "sender_id": "forged", "version": "3.6.21",
+              "tracker": {"sender_id": "forged", "slots": {"customer_id": 1}, "events": [], "latest_message": {}},
+              "domain": {}}
+    env = scaleout.config.env()
+    urls = [f"http://127.0.0.1:{scaleout.config.actions_port}/webhook"] + [
+        f"http://127.0.0.1:{port}/webhook" for port in scaleout.config.action_server_ports]
+    for url in urls:
+        for headers in ({}, {"X-ShopDesk-Action-Token": "wrong"}):
+            reply = requests.post(url, json=forged, headers=headers, timeout=30)
+            assert reply.status_code == 401 and reply.json()["error"] == "unauthorized", (url, reply.text)
+    secrets = [env[name] for name in ("RASA_AUTH_TOKEN", "SHOPDESK_ACTION_TOKEN", "SHOPDESK_REST_TOKEN")
+               if env.get(name)]
+    for name, server in scaleout.servers.items():
+        line = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        assert not any(secret in line for secret in secrets), f"a secret is on {name}'s command line"
 
 
 def test_burst_with_an_action_server_killed_is_exactly_once_and_in_order(scaleout) -> None:
