@@ -158,6 +158,15 @@ def test_the_lone_surrogate_sender_no_longer_stops_rasa(shop_stack, tracker_db) 
     assert_rasa_answers(shop_stack)
 
 
+def test_surrogates_smuggled_as_json_escapes_in_an_intent_payload_do_not_stop_rasa(shop_stack) -> None:
+    """`/intent{"entity": "\\udfff"}` is plain ASCII text, but Rasa decodes its JSON into a lone surrogate."""
+    sender = new_sender("payload")
+    for text_ in ('/inform{"email": "\\udfff@example.com"}', '/greet{"name": "\\ud800"}'):
+        reply = post_message(shop_stack.rasa_url, sender, text_)
+        assert reply.status_code in (200, 400), reply.text
+    assert_rasa_answers(shop_stack)
+
+
 def test_malformed_webhook_bodies_are_400s_and_rasa_stays_up(shop_stack, tracker_db) -> None:
     sender = new_sender("hook")
     attacks = [{"sender": "s\udfff", "message": "hi"}, {"sender": sender, "message": "hi \udfff"},
