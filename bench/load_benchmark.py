@@ -39,7 +39,6 @@ from runtime.conversation_audit import audit, read_client_log
 from runtime.scaleout import ScaleoutConfig, ScaleoutStack, store_database_blocked
 from runtime.stack import PROJECT_ROOT, StackConfig, project_env, shopdesk_stack
 from store.models import Customer, Order
-from store.tokens import issue_customer_token
 
 LOCUST = PROJECT_ROOT / ".venv" / "app" / "bin" / "locust"
 LOCUSTFILE = PROJECT_ROOT / "bench" / "locustfile.py"
@@ -95,7 +94,7 @@ def cpu_per_message(before: dict[str, float], after: dict[str, float], messages:
     return per
 
 
-def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 300, customers: int = 60) -> Path:
+def build_pool(database_url: str, path: Path, orders: int = 300, customers: int = 60) -> Path:
     """Orders (number, email) that can be tracked without changing anything, and signed-in customers."""
     engine = create_engine(database_url)
     with Session(engine) as s:
@@ -104,8 +103,8 @@ def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 30
                          .limit(orders)).all()
     engine.dispose()
     ids = sorted({row[2] for row in rows})[:customers]
-    path.write_text(json.dumps({"orders": [[r[0], r[1]] for r in rows],
-                                "customers": [[cid, issue_customer_token(cid, signing_key)] for cid in ids]}))
+    # tokens are bound to a conversation: the load generator issues one per conversation (SHOPDESK_SIGNING_KEY)
+    path.write_text(json.dumps({"orders": [[r[0], r[1]] for r in rows], "customers": ids}))
     return path
 
 
@@ -114,7 +113,8 @@ def run_locust(host: str, pool: Path, log_dir: Path, users: int, duration: int, 
     """One headless Locust run; returns its aggregate and per-path stats from the CSV."""
     log_dir.mkdir(parents=True, exist_ok=True)
     prefix = log_dir / "locust"
-    env = {**os.environ, "SHOPDESK_LOAD_POOL": str(pool), "SHOPDESK_LOAD_LOG": str(log_dir),
+    secrets = {k: v for k, v in project_env().items() if k in ("SHOPDESK_REST_TOKEN", "SHOPDESK_SIGNING_KEY")}
+    env = {**os.environ, **secrets, "SHOPDESK_LOAD_POOL": str(pool), "SHOPDESK_LOAD_LOG": str(log_dir),
            "SHOPDESK_LOAD_THINK": think}
     cpu0, procs0 = cpu_times(), process_cpu(groups)
     subprocess.run([str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(spawn_rate),
@@ -248,7 +248,6 @@ def main() -> int:
         sys.exit("no trained model in models/: run `make train`")
     model = models[-1]
     work = Path(tempfile.mkdtemp(prefix="shopdesk-load-"))
-    signing_key = project_env()["SHOPDESK_SIGNING_KEY"]
     results: dict = {"conditions": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
                                     "users": args.users, "duration_s": args.duration, "think_s": args.think,
                                     "model": model.name, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC",
@@ -276,7 +275,7 @@ def main() -> int:
         store = var / "shop.db"
         copy_sqlite(PROJECT_ROOT / "var" / "shop.db", store)
         config = StackConfig(model=model, database_url=f"sqlite:///{store}", var_dir=var)
-        pool = build_pool(config.database_url, work / "pool-embedded.json", signing_key)
+        pool = build_pool(config.database_url, work / "pool-embedded.json")
         group = shopdesk_stack(config)
         with group:
             log_dir = work / "run-embedded"
@@ -294,7 +293,7 @@ def main() -> int:
                 work / f"scaleout-{instances}", "bench", model=model, with_chroma=False, rasa_instances=instances,
                 action_servers=args.action_servers)
             with ScaleoutStack(run_config) as stack:
-                pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json", signing_key)
+                pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json")
                 log_dir = work / f"run-scaleout-{instances}"
                 load = run_locust(run_config.rasa_url, pool, log_dir, args.users, args.duration, args.spawn_rate,
                                   args.think, stack_groups(stack.servers))
@@ -306,7 +305,7 @@ def main() -> int:
             run_config = ScaleoutConfig.isolated(work / "scaleout-faults", "bench", model=model, with_chroma=False,
                                                  rasa_instances=2, action_servers=args.action_servers)
             with ScaleoutStack(run_config) as stack:
-                pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json", signing_key)
+                pool = pool or build_pool(run_config.database_url, work / "pool-scaleout.json")
                 faults = FaultSchedule(stack, start_after=10, gap=12, block_seconds=5)
                 log_dir = work / "run-faults"
                 faults.start()

@@ -12,7 +12,12 @@ path" (answered by Rasa alone) and "action path" (through the action servers and
 the two are measured apart. Every turn is logged (JSON lines) for the exactly-once audit against the
 tracker store (runtime/conversation_audit.py).
 
-SHOPDESK_LOAD_POOL: JSON {"orders": [[number, email], ...], "customers": [[id, signed_token], ...]}.
+The channel is called as a shop's backend calls it: `Authorization: Bearer $SHOPDESK_REST_TOKEN`. Its
+conversations are `rest:<sender>`: the turn log records that id, which is what the tracker store holds.
+A signed-in customer's token is bound to the conversation, so it is issued per conversation here, with
+SHOPDESK_SIGNING_KEY (bench/load_benchmark.py passes both secrets in the environment).
+
+SHOPDESK_LOAD_POOL: JSON {"orders": [[number, email], ...], "customers": [id, ...]}.
 """
 
 from __future__ import annotations
@@ -20,13 +25,18 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import time
 import uuid
 from pathlib import Path
 
 from locust import HttpUser, between, events, task
 
-REST_PATH = "/webhooks/shopdesk_rest/webhook"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for runtime/ and store/
+
+from runtime.chat_client import REST_PATH, conversation_id, rest_headers
+from store.tokens import issue_customer_token
+
 INTENT, ACTION = "intent path", "action path"
 REFUSED_MARK = "couldn't take that in"          # channel / HAProxy: message not stored, send again
 DEGRADED_MARK = "temporarily unavailable"       # action server / HAProxy: graceful answer, conversation goes on
@@ -82,6 +92,9 @@ SCRIPTS = [(order_lookup, 4), (policy_questions, 3), (recommendation, 2), (signe
 class Customer(HttpUser):
     wait_time = between(*THINK)
 
+    def on_start(self) -> None:
+        self.client.headers.update(rest_headers())
+
     @task
     def conversation(self) -> None:
         script = random.choices([s for s, _ in SCRIPTS], weights=[w for _, w in SCRIPTS])[0]
@@ -90,7 +103,8 @@ class Customer(HttpUser):
         sender = f"load-{uuid.uuid4().hex[:12]}"
         metadata = None
         if script is signed_in_history:
-            metadata = {"customer_token": random.choice(POOL["customers"])[1]}
+            customer = random.choice(POOL["customers"])
+            metadata = {"customer_token": issue_customer_token(customer, conversation_id(sender))}
         for seq, (text, path) in enumerate(script()):
             self.say(sender, seq, text, path, metadata)
             time.sleep(random.uniform(*THINK))
@@ -121,6 +135,6 @@ class Customer(HttpUser):
                 else:
                     outcome = "answered"
                     response.success()
-        record = {"sender": sender, "seq": seq, "text": text, "path": path, "outcome": outcome,
+        record = {"sender": conversation_id(sender), "seq": seq, "text": text, "path": path, "outcome": outcome,
                   "t": time.time(), "reply": replies[:1]}
         client_log().write(json.dumps(record) + "\n")

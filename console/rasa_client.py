@@ -68,6 +68,9 @@ class RasaClient:
 
 
 def _quote(conversation_id: str) -> str:
+    """The id as a URL path segment. Rasa's routes do not percent-decode their parameters, so characters a
+    path segment may hold as they are (RFC 3986 pchar: ":" of `rest:`/`webhook:`, "+" of phone numbers, "@")
+    must stay as they are, or the call would reach another, empty conversation."""
     from urllib.parse import quote
 
-    return quote(conversation_id, safe="")
+    return quote(conversation_id, safe=":@!$&'()*+,;=")

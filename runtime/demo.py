@@ -16,15 +16,14 @@ import sys
 import uuid
 import webbrowser
 
-from runtime.chat_client import render_for_terminal, send_message
+from runtime.chat_client import conversation_id, render_for_terminal, send_message
 from runtime.processes import ServerProcess
 from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig, shopdesk_stack
 from runtime.supervisor import log_supervision_to
 from store.tokens import METADATA_KEY, issue_customer_token
 
 
-def chat(rasa_url: str, metadata: dict[str, str] | None) -> None:
-    sender = f"terminal-{uuid.uuid4().hex[:8]}"
+def chat(rasa_url: str, sender: str, metadata: dict[str, str] | None, token: str) -> None:
     print("\nType a message (try: 'where is my order 581585', 'cancel my order', 'show my recent orders').")
     print("Ctrl-D or Ctrl-C quits.\n")
     while True:
@@ -32,20 +31,28 @@ def chat(rasa_url: str, metadata: dict[str, str] | None) -> None:
             text = input("you> ")
         except EOFError:
             return
+        if not text.strip():
+            continue
         try:
-            for message in send_message(rasa_url, sender, text, metadata):
+            for message in send_message(rasa_url, sender, text, metadata, token=token):
                 print("bot> " + render_for_terminal(message).replace("\n", "\n     "))
         except Exception as error:  # keep the chat alive whatever the server says
             print(f"(could not reach the assistant: {error})")
 
 
-def chat_or_serve(rasa_url: str, signing_key: str, as_customer: int | None) -> None:
-    """Chat in the terminal when there is one (as a signed-in customer if asked), else serve until Ctrl-C."""
+def chat_or_serve(rasa_url: str, env: dict[str, str], as_customer: int | None) -> None:
+    """Chat in the terminal when there is one (as a signed-in customer if asked), else serve until Ctrl-C.
+
+    The terminal talks to the REST channel as the shop's backend would (SHOPDESK_REST_TOKEN); a signed-in
+    customer's token is bound to this chat's conversation (`rest:<sender>`).
+    """
+    sender = f"terminal-{uuid.uuid4().hex[:8]}"
     metadata = None
     if as_customer is not None:
-        metadata = {METADATA_KEY: issue_customer_token(as_customer, signing_key)}
+        token = issue_customer_token(as_customer, conversation_id(sender), env["SHOPDESK_SIGNING_KEY"])
+        metadata = {METADATA_KEY: token}
     if sys.stdin.isatty():
-        chat(rasa_url, metadata)
+        chat(rasa_url, sender, metadata, env.get("SHOPDESK_REST_TOKEN", ""))
     else:
         print("No terminal attached: serving until stopped (Ctrl-C).", flush=True)
         signal.pause()
@@ -90,7 +97,7 @@ def main() -> int:
               flush=True)
         if not args.no_browser:
             webbrowser.open(f"{config.web_url}/")
-        chat_or_serve(config.rasa_url, config.env()["SHOPDESK_SIGNING_KEY"], args.as_customer)
+        chat_or_serve(config.rasa_url, config.env(), args.as_customer)
     except KeyboardInterrupt:
         pass
     finally:

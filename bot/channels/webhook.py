@@ -10,6 +10,11 @@ POST /webhooks/shopdesk_webhook/webhook with headers
     X-ShopDesk-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
 Replies come back in the response (reply "sync") or are POSTed, signed the same way, to the configured
 callback URL (reply "callback").
+
+Replays are refused in every Rasa process alike: seen signatures and message ids are kept in the tracker
+store's database (bot/channels/seen_keys.py). Bodies are validated like every channel's
+(bot/channels/validation.py); conversations are `webhook:<sender>`, and `metadata["shopdesk_client"]`
+is `webhook:<sender>` (the backend's user, for throttling).
 """
 
 import asyncio
@@ -18,6 +23,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -30,15 +36,29 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.seen_keys import SeenKeys, SeenKeysUnavailable, seen_keys_for
+from bot.channels.validation import (
+    MAX_BODY_BYTES,
+    MAX_ID_CHARS,
+    MAX_TOKEN_CHARS,
+    InvalidRequest,
+    check_message,
+    check_metadata,
+    check_optional_string,
+    check_sender,
+    parse_json_object,
+)
+
 logger = logging.getLogger(__name__)
 
 TIMESTAMP_HEADER = "X-ShopDesk-Timestamp"
 SIGNATURE_HEADER = "X-ShopDesk-Signature"
 SIGNATURE_VERSION = "v1"
-MAX_BODY_BYTES = 64 * 1024
-MAX_MESSAGE_CHARS = 5000
-MAX_SENDER_CHARS = 128
 MIN_SECRET_CHARS = 16
+CLIENT_KEY = "shopdesk_client"
+# Unix seconds in ASCII digits, at most 12 of them: int() of a longer run is slow and the float of a
+# 320-digit one overflows, which was a 500 instead of a 401.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 TEXT_ONLY = {"buttons": False, "cards": False, "images": False}
 CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -53,24 +73,6 @@ def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[s
     timestamp = str(int(time.time() if now is None else now))
     return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body),
             "Content-Type": "application/json"}
-
-
-class ExpiringSet:
-    """Keys remembered for `ttl_s` seconds (bounded): seen signatures, processed message ids."""
-
-    def __init__(self, ttl_s: float, capacity: int = 50000) -> None:
-        self._items: OrderedDict[str, float] = OrderedDict()
-        self._ttl = ttl_s
-        self._capacity = capacity
-
-    def add(self, key: str, now: float) -> bool:
-        """Remember `key`; False when it was already remembered and not yet expired."""
-        while self._items and (next(iter(self._items.values())) < now or len(self._items) > self._capacity):
-            self._items.popitem(last=False)
-        if key in self._items:
-            return False
-        self._items[key] = now + self._ttl
-        return True
 
 
 class BoundedMap(OrderedDict):
@@ -91,6 +93,9 @@ class RequestRejected(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+MESSAGE_ID_TTL_S = 24 * 3600
 
 
 # ---- turning Rasa's messages into what the backend can show -------------------------------------------------
@@ -194,17 +199,19 @@ class WebhookInput(InputChannel):
             callback_url=credentials.get("callback_url"),
             tolerance_s=int(credentials.get("timestamp_tolerance_s", 300)),
             conversation_prefix=str(credentials.get("conversation_prefix", "webhook:")),
+            replay_db_url=credentials.get("replay_db_url") or None,
         )
 
     def __init__(self, secret: str, callback_url: str | None = None, tolerance_s: int = 300,
-                 conversation_prefix: str = "webhook:", clock: Callable[[], float] = time.time) -> None:
+                 conversation_prefix: str = "webhook:", clock: Callable[[], float] = time.time,
+                 replay_db_url: str | None = None, seen: SeenKeys | None = None) -> None:
         self.secret = secret or ""
         self.callback_url = callback_url or None
         self.tolerance_s = tolerance_s
         self.conversation_prefix = conversation_prefix
         self.clock = clock
-        self.seen_signatures = ExpiringSet(ttl_s=2 * tolerance_s + 1)
-        self.seen_message_ids = ExpiringSet(ttl_s=24 * 3600)
+        # seen signatures and message ids, shared by every process using the tracker database
+        self.seen = seen or seen_keys_for(replay_db_url)
         self.customer_tokens = BoundedMap()     # sender -> latest customer_token the backend vouched with
         self.pending_options = BoundedMap()     # sender -> buttons last offered as numbered options
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -221,7 +228,7 @@ class WebhookInput(InputChannel):
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not timestamp or not signature:
             raise RequestRejected(401, f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
-        if not timestamp.isdigit():
+        if not _TIMESTAMP.fullmatch(timestamp):
             raise RequestRejected(401, f"{TIMESTAMP_HEADER} must be unix seconds")
         now = self.clock()
         if abs(now - int(timestamp)) > self.tolerance_s:
@@ -231,8 +238,16 @@ class WebhookInput(InputChannel):
             raise RequestRejected(401, "invalid signature")
 
     def is_replay(self, request: Request) -> bool:
-        """Whether this exact signed request was seen within the time window (call after verify)."""
-        return not self.seen_signatures.add(request.headers.get(SIGNATURE_HEADER, ""), self.clock())
+        """Whether this exact signed request was seen within the time window (call after verify).
+
+        Remembered a little longer than a timestamp stays acceptable, so it cannot come back later.
+        """
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        return not self.seen.add(f"signature/{signature}", self.clock(), 2 * self.tolerance_s + 1)
+
+    def is_duplicate(self, sender: str, message_id: str) -> bool:
+        """Whether this sender's message id was already taken in (a backend's retry)."""
+        return not self.seen.add(f"message/{sender}/{message_id}", self.clock(), MESSAGE_ID_TTL_S)
 
     # -- per-sender state ------------------------------------------------------------------------------------
 
@@ -274,20 +289,18 @@ class WebhookInput(InputChannel):
     # -- parsing ---------------------------------------------------------------------------------------------
 
     def parse(self, request: Request) -> dict[str, Any]:
+        """The validated body (bot/channels/validation.py): RequestRejected(400) for anything malformed."""
         try:
-            body = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RequestRejected(400, "the body must be a JSON object") from exc
-        if not isinstance(body, dict):
-            raise RequestRejected(400, "the body must be a JSON object")
-        sender, text = body.get("sender"), body.get("message")
-        if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS or not sender.isprintable():
-            raise RequestRejected(400, f"`sender` must be a string of 1 to {MAX_SENDER_CHARS} printable characters")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
-            raise RequestRejected(400, f"`message` must be a non-empty string of at most {MAX_MESSAGE_CHARS} chars")
-        for key, kind in (("metadata", dict), ("capabilities", dict), ("customer_token", str), ("message_id", str)):
-            if body.get(key) is not None and not isinstance(body[key], kind):
-                raise RequestRejected(400, f"`{key}` must be a {'JSON object' if kind is dict else 'string'}")
+            body = parse_json_object(request.body)
+            check_sender(body.get("sender"))
+            check_message(body.get("message"))
+            body["metadata"] = check_metadata(body.get("metadata"))
+            check_optional_string(body, "message_id", MAX_ID_CHARS)
+            check_optional_string(body, "customer_token", MAX_TOKEN_CHARS)
+        except InvalidRequest as exc:
+            raise RequestRejected(exc.status, str(exc)) from exc
+        if body.get("capabilities") is not None and not isinstance(body["capabilities"], dict):
+            raise RequestRejected(400, "`capabilities` must be a JSON object")
         reply = body.get("reply") or ("callback" if self.callback_url else "sync")
         if reply not in ("sync", "callback"):
             raise RequestRejected(400, "`reply` must be \"sync\" or \"callback\"")
@@ -308,6 +321,7 @@ class WebhookInput(InputChannel):
         if token:
             metadata["customer_token"] = token
         metadata["webhook"] = {"sender": sender, "capabilities": body["capabilities"]}
+        metadata[CLIENT_KEY] = f"webhook:{sender}"  # K3: the backend's user, whatever the body claims
         return metadata
 
     # -- the blueprint ---------------------------------------------------------------------------------------
@@ -331,11 +345,15 @@ class WebhookInput(InputChannel):
             sender = body["sender"]
             conversation_id = self.conversation_id(sender)
             message_id = body.get("message_id")
-            replay = self.is_replay(request)
-            # A repeated message id (a retry, even a byte-identical one) is acknowledged, never processed again;
-            # any other repeat of a signed request is a replay.
-            if message_id and not self.seen_message_ids.add(f"{sender}/{message_id}", self.clock()):
-                return response.json({"status": "duplicate", "conversation_id": conversation_id, "messages": []})
+            try:
+                replay = self.is_replay(request)
+                # A repeated message id (a retry, even a byte-identical one) is acknowledged, never processed
+                # again; any other repeat of a signed request is a replay.
+                if message_id and self.is_duplicate(sender, message_id):
+                    return response.json({"status": "duplicate", "conversation_id": conversation_id,
+                                          "messages": []})
+            except SeenKeysUnavailable:
+                return response.json({"error": "temporarily unavailable; send it again shortly"}, status=503)
             if replay:
                 return response.json({"error": "replayed request"}, status=401)
             text = self.resolve_option(sender, body["message"])

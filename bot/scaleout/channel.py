@@ -1,8 +1,9 @@
 """The REST channel of the scale-out profile: conversation ids in every log line, and a graceful answer
 instead of silence when the message cannot be processed at all.
 
-Same URL and payload as bot.channels.rest.RestWithMetadata (/webhooks/shopdesk_rest/webhook, metadata
-with a signed customer token). Two additions, both for running many instances:
+Same URL, payload, bearer-token authentication, validation and `rest:` conversation ids as
+bot.channels.rest.RestWithMetadata (/webhooks/shopdesk_rest/webhook, metadata with a signed customer
+token). Two additions, both for running many instances:
 - the conversation id is bound to structlog's context for the whole request, so Rasa's JSON log lines
   (printed when stdout is not a terminal) carry `conversation_id`;
 - when Rasa cannot take the message in (lock store or tracker store unreachable), Rasa's REST channel

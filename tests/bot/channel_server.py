@@ -11,8 +11,10 @@ import asyncio
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic, response
 
+from bot.channels.rest import RestWithMetadata
 from bot.channels.webchat import WebChatInput
 from bot.channels.webhook import WebhookInput
+from bot.scaleout.channel import ResilientRest
 
 CAROUSEL = {
     "type": "product_carousel",
@@ -48,12 +50,14 @@ class ScriptedAgent:
             await out.send_response(to, {"text": f"echo: {message.text}"})
 
 
-def build_app(secret: str, callback_url: str | None) -> Sanic:
+def build_app(secret: str, callback_url: str | None, rest_token: str = "", replay_db: str | None = None,
+              scaleout_rest: bool = False) -> Sanic:
     app = Sanic("shopdesk_channel_test")
     agent = ScriptedAgent()
     app.ctx.agent = agent
-    channels = [WebhookInput(secret=secret, callback_url=callback_url, tolerance_s=300),
-                WebChatInput.from_credentials({"session_persistence": True})]
+    rest = (ResilientRest if scaleout_rest else RestWithMetadata)(token=rest_token)
+    channels = [WebhookInput(secret=secret, callback_url=callback_url, tolerance_s=300, replay_db_url=replay_db),
+                WebChatInput.from_credentials({"session_persistence": True}), rest]
     register(channels, app, route="/webhooks/")
 
     @app.get("/test/received")
@@ -68,5 +72,9 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--callback-url")
+    parser.add_argument("--rest-token", default="")
+    parser.add_argument("--replay-db", help="SQLAlchemy URL of the webhook's shared replay store")
+    parser.add_argument("--scaleout-rest", action="store_true", help="the scale-out profile's REST channel")
     args = parser.parse_args()
-    build_app(args.secret, args.callback_url).run(host="127.0.0.1", port=args.port, access_log=False, workers=1)
+    app = build_app(args.secret, args.callback_url, args.rest_token, args.replay_db, args.scaleout_rest)
+    app.run(host="127.0.0.1", port=args.port, access_log=False, workers=1)

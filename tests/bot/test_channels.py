@@ -23,6 +23,7 @@ from bot.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signe
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-0123456789abcdef"
+REST_TOKEN = "rest-token-0123456789abcdef"
 pytestmark = pytest.mark.slow
 
 
@@ -54,13 +55,11 @@ def callback_url():
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def server(callback_url):
+def start_channel_server(*args: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/bot/channel_server.py"), "--port", str(port), "--secret", SECRET,
-         "--callback-url", callback_url],
+        [sys.executable, str(ROOT / "tests/bot/channel_server.py"), "--port", str(port), "--secret", SECRET, *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -76,12 +75,38 @@ def server(callback_url):
     else:
         process.kill()
         raise RuntimeError("channel test server did not start")
-    yield base
+    return process, base
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def replay_db(tmp_path_factory) -> str:
+    """One database for the replay caches of both channel servers, as the tracker database would be."""
+    return f"sqlite:///{tmp_path_factory.mktemp('replay') / 'tracker.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(callback_url, replay_db):
+    process, base = start_channel_server("--callback-url", callback_url, "--rest-token", REST_TOKEN,
+                                         "--replay-db", replay_db)
+    yield base
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def second_server(replay_db):
+    """Another process (another Rasa instance, or the same after a restart): same database, nothing in memory;
+    its REST channel is the scale-out profile's."""
+    process, base = start_channel_server("--rest-token", REST_TOKEN, "--replay-db", replay_db, "--scaleout-rest")
+    yield base
+    stop(process)
 
 
 def post(base: str, payload, *, secret: str = SECRET, timestamp: float | None = None, headers=None,
@@ -161,6 +186,54 @@ def test_non_numeric_timestamp_is_rejected(server):
     assert post(server, None, raw=body, headers=headers).status_code == 401
 
 
+@pytest.mark.parametrize("timestamp", [
+    "9" * 320,                      # int(...) - float overflowed: was a 500
+    "1" * 13,                       # longer than unix seconds will be for 30,000 years
+    "\u0661\u0662\u0663",        # Arabic-Indic digits: str.isdigit() says yes
+    "1e10", "-5", "17000000.5",
+])
+def test_absurd_timestamps_are_a_clean_401(server, timestamp):
+    body = json.dumps({"sender": "dave", "message": "hi"}).encode()
+    headers = {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(SECRET, timestamp, body),
+               "Content-Type": "application/json"}
+    reply = requests.post(f"{server}/webhooks/shopdesk_webhook/webhook", data=body,
+                          headers={k: v.encode() for k, v in headers.items()}, timeout=10)
+    assert reply.status_code == 401, reply.text
+    assert "unix seconds" in reply.json()["error"]
+
+
+def test_a_replay_to_another_process_is_still_a_replay(server, second_server):
+    """Seen signatures live in the shared database: the other instance (or this one restarted) refuses it."""
+    sender = unique("kim")
+    body = json.dumps({"sender": sender, "message": "once", "reply": "sync"}).encode()
+    headers = signed_headers(SECRET, body)
+    assert post(server, None, raw=body, headers=headers).status_code == 200
+    replayed = post(second_server, None, raw=body, headers=headers)
+    assert replayed.status_code == 401 and replayed.json()["error"] == "replayed request"
+    assert not [r for r in received(second_server) if r["sender"] == f"webhook:{sender}"]
+
+
+def test_a_retried_message_id_is_acknowledged_once_across_processes(server, second_server):
+    sender = unique("lea")
+    body = json.dumps({"sender": sender, "message": "hi", "message_id": "m-7", "reply": "sync"}).encode()
+    first = post(server, None, raw=body, headers=signed_headers(SECRET, body))
+    retried = post(second_server, None, raw=body, headers=signed_headers(SECRET, body, time.time() + 1))
+    assert first.json()["messages"] == [{"text": "echo: hi"}]
+    assert retried.status_code == 200 and retried.json()["status"] == "duplicate"
+    assert not [r for r in received(second_server) if r["sender"] == f"webhook:{sender}"]
+    assert len([r for r in received(server) if r["sender"] == f"webhook:{sender}"]) == 1
+
+
+def test_replay_keys_are_rows_with_an_expiry(server, replay_db):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(replay_db)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT key, expires_at FROM shopdesk_webhook_seen")).all()
+    engine.dispose()
+    assert rows and all(len(key) == 64 and expires > time.time() for key, expires in rows)
+
+
 # ---- webhook: bad input --------------------------------------------------------------------------------------
 
 
@@ -176,6 +249,38 @@ def test_signed_but_malformed_bodies_get_clear_400s(server, raw, error):
     reply = post(server, None, raw=raw)
     assert reply.status_code == 400
     assert error in reply.json()["error"]
+
+
+@pytest.mark.parametrize("payload, error", [
+    ({"sender": "s\udfff", "message": "hi"}, "`sender`"),
+    ({"sender": "bell\x07", "message": "hi"}, "`sender`"),
+    ({"sender": 4477, "message": "hi"}, "`sender`"),
+    ({"sender": "x" * 129, "message": "hi"}, "`sender`"),
+    ({"sender": "x", "message": "hi \udfff"}, "`message`"),
+    ({"sender": "x", "message": ["hi"]}, "`message`"),
+    ({"sender": "x", "message": "a" * 5001}, "`message`"),
+    ({"sender": "x", "message": "hi", "metadata": {"k": "\ud800"}}, "`metadata`"),
+    ({"sender": "x", "message": "hi", "message_id": 7}, "`message_id`"),
+    ({"sender": "x", "message": "hi", "message_id": "m" * 129}, "`message_id`"),
+    ({"sender": "x", "message": "hi", "customer_token": ["t"]}, "`customer_token`"),
+    ({"sender": "x", "message": "hi", "capabilities": "all"}, "`capabilities`"),
+])
+def test_unstorable_or_mistyped_fields_get_clear_400s(server, payload, error):
+    reply = post(server, payload)
+    assert reply.status_code == 400, reply.text
+    assert error in reply.json()["error"]
+
+
+def test_absurdly_nested_json_is_a_400(server):
+    reply = post(server, None, raw=b"[" * 30000 + b"]" * 30000)
+    assert reply.status_code == 400 and "JSON object" in reply.json()["error"]
+
+
+def test_webhook_client_identity_is_the_backend_user(server):
+    sender = unique("mo")
+    post(server, {"sender": sender, "message": "hi", "reply": "sync", "metadata": {"shopdesk_client": "1.2.3.4"}})
+    seen = [r for r in received(server) if r["sender"] == f"webhook:{sender}"]
+    assert seen[0]["metadata"]["shopdesk_client"] == f"webhook:{sender}"
 
 
 def test_oversized_body_is_refused(server):
@@ -262,6 +367,172 @@ def test_callback_replies_are_posted_signed(server):
     bodies = [json.loads(c["body"]) for c in calls]
     assert {b["recipient"] for b in bodies} == {sender}
     assert "1. Track my order" in bodies[0]["message"]["text"]
+
+
+# ---- REST (the shop's backend) -------------------------------------------------------------------------------
+
+REST = "/webhooks/shopdesk_rest/webhook"
+
+
+def rest(base: str, payload=None, *, token: str | None = REST_TOKEN, raw: bytes | None = None, headers=None):
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    if raw is None:
+        return requests.post(base + REST, json=payload, headers=sent, timeout=10)
+    return requests.post(base + REST, data=raw, headers={"Content-Type": "application/json", **sent}, timeout=10)
+
+
+def rest_received(base: str, sender: str) -> list:
+    return [r for r in received(base) if r["sender"] == f"rest:{sender}"]
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Bearer wrong-token-0123456789abcdef"},
+    {"Authorization": f"Basic {REST_TOKEN}"},
+    {"Authorization": "Bearer "},
+    {"Authorization": f"Bearer {REST_TOKEN[:-1]}"},
+])
+def test_rest_without_the_token_is_a_401_and_reaches_nobody(server, headers):
+    sender = unique("nobody")
+    reply = rest(server, {"sender": sender, "message": "hi"}, token=None, headers=headers)
+    assert reply.status_code == 401 and reply.headers["WWW-Authenticate"] == "Bearer"
+    assert "error" in reply.json()
+    assert not rest_received(server, sender)
+
+
+def test_rest_answers_in_rasa_shape_in_a_rest_conversation(server):
+    sender = unique("olga")
+    reply = rest(server, {"sender": sender, "message": "hello", "input_channel": "socketio",
+                          "metadata": {"customer_token": "signed.token", "shopdesk_client": "10.9.9.9"}})
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == [{"recipient_id": f"rest:{sender}", "text": "echo: hello"}]  # Rasa's REST answer
+    seen = rest_received(server, sender)
+    assert len(seen) == 1 and seen[0]["channel"] == "shopdesk_rest"         # no posing as another channel
+    assert seen[0]["metadata"] == {"customer_token": "signed.token", "shopdesk_client": "127.0.0.1"}
+
+
+def test_rest_client_identity_comes_from_the_backend_header(server):
+    sender = unique("pia")
+    rest(server, {"sender": sender, "message": "hi"}, headers={"X-ShopDesk-Client": "203.0.113.9"})
+    assert rest_received(server, sender)[0]["metadata"]["shopdesk_client"] == "203.0.113.9"
+
+
+@pytest.mark.parametrize("sender", ["webhook:+447700900123", "0123456789abcdef0123456789abcdef", "rest:x"])
+def test_rest_cannot_address_another_channels_conversation(server, sender):
+    assert rest(server, {"sender": sender, "message": "show my orders"}).status_code == 200
+    ids = [r["sender"] for r in received(server)]
+    assert f"rest:{sender}" in ids and sender not in ids
+
+
+@pytest.mark.parametrize("payload, error", [
+    ([{"sender": "x", "message": "hi"}], "JSON object"),
+    ("hi", "JSON object"),
+    ({"message": "hi"}, "`sender`"),
+    ({"sender": None, "message": "hi"}, "`sender`"),
+    ({"sender": 4477, "message": "hi"}, "`sender`"),
+    ({"sender": ["x"], "message": "hi"}, "`sender`"),
+    ({"sender": "", "message": "hi"}, "`sender`"),
+    ({"sender": "   ", "message": "hi"}, "`sender`"),
+    ({"sender": "x" * 129, "message": "hi"}, "`sender`"),
+    ({"sender": "s\udfff", "message": "hi"}, "`sender`"),
+    ({"sender": "tab\there", "message": "hi"}, "`sender`"),
+    ({"sender": "x"}, "`message`"),
+    ({"sender": "x", "message": None}, "`message`"),
+    ({"sender": "x", "message": 42}, "`message`"),
+    ({"sender": "x", "message": {"text": "hi"}}, "`message`"),
+    ({"sender": "x", "message": ""}, "`message`"),
+    ({"sender": "x", "message": " \n "}, "`message`"),
+    ({"sender": "x", "message": "a" * 5001}, "`message`"),
+    ({"sender": "x", "message": "where is \udfff my order"}, "`message`"),
+    ({"sender": "x", "message": "nul\x00"}, "`message`"),
+    ({"sender": "x", "message": "hi", "metadata": "token"}, "`metadata`"),
+    ({"sender": "x", "message": "hi", "metadata": [1]}, "`metadata`"),
+    ({"sender": "x", "message": "hi", "metadata": {"\udfff": 1}}, "`metadata`"),
+])
+def test_rest_malformed_bodies_get_clear_400s(server, payload, error):
+    reply = rest(server, payload)
+    assert reply.status_code == 400, reply.text
+    assert error in reply.json()["error"]
+
+
+@pytest.mark.parametrize("raw, error", [
+    (b"", "JSON object"),
+    (b"not json", "JSON object"),
+    (b'{"sender": "x", "message": "hi"', "JSON object"),
+    (b"\xff\xfe{}", "JSON object"),
+    (b"[" * 50000, "JSON object"),
+    (b'{"sender": "\xed\xbf\xbf", "message": "hi"}', "`sender`"),   # a surrogate encoded as raw UTF-8 bytes
+    (b'{"sender": "x", "message": "hi \xed\xa0\x80"}', "`message`"),
+])
+def test_rest_unparseable_bodies_get_clear_400s(server, raw, error):
+    reply = rest(server, raw=raw)
+    assert reply.status_code == 400, reply.text
+    assert error in reply.json()["error"]
+
+
+def test_rest_oversized_body_is_refused(server):
+    reply = rest(server, {"sender": "x", "message": "hi", "metadata": {"pad": "a" * 70000}})
+    assert reply.status_code == 413
+
+
+def test_rest_boundary_message_is_taken(server):
+    sender = unique("quinn")
+    assert rest(server, {"sender": sender, "message": "a" * 5000}).status_code == 200
+    assert len(rest_received(server, sender)[0]["text"]) == 5000
+
+
+def test_rest_bot_failure_is_a_clear_500_not_an_empty_list(server):
+    reply = rest(server, {"sender": unique("rae"), "message": "fail"})
+    assert reply.status_code == 500 and "try again" in reply.json()["error"]
+
+
+def test_rest_disabled_without_a_configured_token(monkeypatch):
+    from types import SimpleNamespace
+
+    from bot.channels.rest import RestWithMetadata
+    from bot.channels.validation import InvalidRequest
+
+    monkeypatch.delenv("SHOPDESK_REST_TOKEN", raising=False)
+    for channel in (RestWithMetadata.from_credentials(None), RestWithMetadata(token="short")):
+        request = SimpleNamespace(headers={"Authorization": "Bearer short"})
+        with pytest.raises(InvalidRequest) as refused:
+            channel.authenticate(request)
+        assert refused.value.status == 503 and "disabled" in str(refused.value)
+    monkeypatch.setenv("SHOPDESK_REST_TOKEN", REST_TOKEN)
+    authorized = SimpleNamespace(headers={"Authorization": f"bearer {REST_TOKEN}"})
+    RestWithMetadata.from_credentials({}).authenticate(authorized)  # the scheme is case-insensitive
+
+
+def test_scaleout_rest_is_authenticated_prefixed_and_graceful(second_server):
+    sender = unique("sam")
+    assert rest(second_server, {"sender": sender, "message": "hi"}, token="wrong-token-0123456789").status_code == 401
+    assert rest(second_server, {"sender": "s\udfff", "message": "hi"}).status_code == 400
+    reply = rest(second_server, {"sender": sender, "message": "hi"})
+    assert reply.status_code == 200 and reply.json()[0]["recipient_id"] == f"rest:{sender}"
+    failed = rest(second_server, {"sender": sender, "message": "fail"})
+    assert failed.status_code == 200 and "trouble reaching our systems" in failed.json()[0]["text"]
+
+
+# ---- the replay store --------------------------------------------------------------------------------------------
+
+
+def test_replay_store_is_the_tracker_database_from_the_environment(tmp_path):
+    from bot.channels.seen_keys import MemorySeenKeys, SqlSeenKeys, seen_keys_for, tracker_database_url
+
+    sqlite = tracker_database_url({"TRACKER_DIALECT": "sqlite", "TRACKER_DB": str(tmp_path / "t.db")})
+    assert str(sqlite) == f"sqlite:///{tmp_path / 't.db'}"
+    scaleout = tracker_database_url({"TRACKER_DB_HOST": "db.internal", "TRACKER_DB_PORT": "5432",
+                                     "TRACKER_DB": "tracker", "TRACKER_DB_USER": "shop"})
+    assert str(scaleout) == "postgresql://shop@db.internal:5432/tracker"
+    assert tracker_database_url({}) is None
+    store = seen_keys_for(sqlite)
+    assert isinstance(store, SqlSeenKeys)
+    assert store.add("k", 1000.0, 10) and not store.add("k", 1005.0, 10)
+    assert SqlSeenKeys(sqlite).add("k", 1011.0, 10)       # expired: taken again, by another instance too
+    memory = MemorySeenKeys()
+    assert memory.add("k", 0, 5) and not memory.add("k", 4, 5) and memory.add("k", 6, 5)
 
 
 # ---- the web chat (socket.io) channel ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import requests
 from console import create_app
 from console.handoffs import HandoffDesk
 from console.users import create_user
-from runtime.chat_client import send_message
+from runtime.chat_client import conversation_id, send_message
 from store.db import make_engine, session_factory
 from tests.console.conftest import PASSWORD, login
 from tests.e2e.handoff_support import handoff_stack  # noqa: F401  (fixture)
@@ -31,7 +31,8 @@ def chat(stack: Any, sender: str, text: str) -> str:
 
 
 def events(stack: Any, sender: str) -> list[dict[str, Any]]:
-    response = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker",
+    """The tracker of a REST sender's conversation (`rest:<sender>`)."""
+    response = requests.get(f"{stack.rasa_url}/conversations/{conversation_id(sender)}/tracker",
                             params={"token": stack.env()["RASA_AUTH_TOKEN"], "include_events": "ALL"}, timeout=30)
     response.raise_for_status()
     return response.json()["events"]
@@ -61,7 +62,7 @@ def test_bot_is_silent_while_an_agent_holds_the_conversation(handoff_stack, desk
     assert "ShopDesk assistant. I can track" in chat(handoff_stack, sender, "hello")  # the bot answers normally
     reply = chat(handoff_stack, sender, "I want to talk to a human agent")
     assert handed_over(reply), reply
-    handoff = desk.open_for_conversation(sender)
+    handoff = desk.open_for_conversation(conversation_id(sender))
     assert handoff is not None and handoff.reason == "requested" and handoff.status == "waiting"
     tracker = events(handoff_stack, sender)
     assert any(e["event"] == "pause" for e in tracker)
@@ -102,7 +103,7 @@ def test_an_angry_message_goes_to_a_person(handoff_stack, desk) -> None:  # noqa
     sender = f"angry-{uuid.uuid4().hex[:8]}"
     reply = chat(handoff_stack, sender, "You are useless!! I hate this stupid bot, worst service ever")
     assert handed_over(reply), reply
-    handoff = desk.open_for_conversation(sender)
+    handoff = desk.open_for_conversation(conversation_id(sender))
     assert handoff.reason == "sentiment" and "sentiment -0." in handoff.reason_detail
     assert send_message(handoff_stack.rasa_url, sender, "hello") == []
 
@@ -110,7 +111,7 @@ def test_an_angry_message_goes_to_a_person(handoff_stack, desk) -> None:  # noqa
 def test_two_misses_in_a_row_go_to_a_person(handoff_stack, desk) -> None:  # noqa: F811
     sender = f"misses-{uuid.uuid4().hex[:8]}"
     first = chat(handoff_stack, sender, "qwzx plarf vumble")
-    assert not handed_over(first) and desk.open_for_conversation(sender) is None
+    assert not handed_over(first) and desk.open_for_conversation(conversation_id(sender)) is None
     second = chat(handoff_stack, sender, "zorp glimb frazzle")
     assert handed_over(second), second
-    assert desk.open_for_conversation(sender).reason == "misses"
+    assert desk.open_for_conversation(conversation_id(sender)).reason == "misses"

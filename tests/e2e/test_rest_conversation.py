@@ -1,4 +1,7 @@
-"""Real conversations over Rasa's REST channel: Rasa server + action server processes + store database.
+"""Real conversations over ShopDesk's REST channel: Rasa server + action server processes + store database.
+
+The client authenticates as the shop's backend (SHOPDESK_REST_TOKEN); each sender talks in the
+conversation `rest:<sender>`, which signed customer tokens are bound to.
 
 Order numbers and emails come from the real Online Retail sample seeded with seed 7 (tests/conftest.py);
 test_demo_orders_are_as_expected fails first, and clearly, if the seed or the data ever change.
@@ -12,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from runtime.chat_client import send_message
+from runtime.chat_client import conversation_id, post_message, send_message
 from store.db import make_engine
 from store.models import Customer, Order
 from store.tokens import issue_customer_token
@@ -84,15 +87,28 @@ def test_refuses_to_cancel_shipped_order(shop_stack) -> None:
     assert order_status(shop_stack.database_url, SHIPPED[0]) == "shipped"
 
 
+def signed_in(stack, sender: str) -> dict:
+    """The metadata a shop's backend sends for its signed-in customer, bound to this sender's conversation."""
+    key = stack.env()["SHOPDESK_SIGNING_KEY"]
+    return {"customer_token": issue_customer_token(TOKEN_CUSTOMER, conversation_id(sender), key)}
+
+
 def test_signed_token_identifies_customer_but_not_for_others_orders(shop_stack) -> None:
-    metadata = {"customer_token": issue_customer_token(TOKEN_CUSTOMER, shop_stack.env()["SHOPDESK_SIGNING_KEY"])}
     sender = new_sender()
-    reply = chat(shop_stack, sender, f"where is order {TOKEN_ORDER}", metadata)
+    reply = chat(shop_stack, sender, f"where is order {TOKEN_ORDER}", signed_in(shop_stack, sender))
     assert TOKEN_ORDER in reply and "email" not in reply.lower()
-    reply = chat(shop_stack, new_sender(), f"where is order {OTHERS_ORDER}", metadata)
+    sender = new_sender()
+    reply = chat(shop_stack, sender, f"where is order {OTHERS_ORDER}", signed_in(shop_stack, sender))
     assert f"couldn't find an order {OTHERS_ORDER}" in reply
-    reply = chat(shop_stack, new_sender(), "show me my recent orders", metadata)
+    sender = new_sender()
+    reply = chat(shop_stack, sender, "show me my recent orders", signed_in(shop_stack, sender))
     assert TOKEN_ORDER in reply and OTHERS_ORDER not in reply
+
+
+def test_token_of_another_conversation_does_not_identify(shop_stack) -> None:
+    other = new_sender()
+    reply = chat(shop_stack, new_sender(), "show me my recent orders", signed_in(shop_stack, other))
+    assert TOKEN_ORDER not in reply
 
 
 def test_repeated_failures_are_throttled(shop_stack) -> None:
@@ -109,11 +125,20 @@ def test_repeated_failures_are_throttled(shop_stack) -> None:
     assert "Too many unsuccessful attempts" in reply and "tracking number" not in reply
 
 
+@pytest.mark.parametrize(("text", "error"), [
+    ("", "non-empty"),
+    ("   ", "non-empty"),
+    ("x" * 10_000, "longer than 5000"),
+    ("\x00binary", "NUL"),
+])
+def test_unusable_text_is_refused_by_the_channel(shop_stack, text: str, error: str) -> None:
+    reply = post_message(shop_stack.rasa_url, new_sender(), text)
+    assert reply.status_code == 400 and error in reply.json()["error"]
+
+
 @pytest.mark.parametrize(("text", "expected"), [
-    ("", "didn't get any text"),
-    ("   ", "didn't get any text"),
-    ("x" * 10_000, "too long"),
-    ("\x00\x01\x02binary\x03\x04", "file or garbled"),
+    ("x" * 3000, "too long"),
+    ("\x01\x02binary\x03\x04", "file or garbled"),
     ("¿Dónde está mi pedido? Quiero saber cuándo llega", "only help in English"),
     ("我的订单在哪里", "only help in English"),
 ])

@@ -16,20 +16,18 @@ import requests
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from runtime.chat_client import conversation_id, post_message
 from runtime.conversation_audit import audit
 from runtime.readiness import check_all
 from runtime.scaleout import store_database_blocked
 from store.models import Customer, Order
 
 pytestmark = pytest.mark.slow
-REST = "/webhooks/shopdesk_rest/webhook"
 SHIPPED, DELIVERED = "900002", "900003"
 
 
 def say(stack, sender: str, message: str) -> list[dict]:
-    headers = {"Authorization": f"Bearer {stack.config.env().get('SHOPDESK_REST_TOKEN', '')}"}
-    reply = requests.post(stack.config.rasa_url + REST, json={"sender": sender, "message": message},
-                          headers=headers, timeout=90)
+    reply = post_message(stack.config.rasa_url, sender, message, timeout=90)  # kept as conversation rest:<sender>
     assert reply.status_code == 200, reply.text
     return reply.json()
 
@@ -107,7 +105,7 @@ def test_burst_with_an_action_server_killed_is_exactly_once_and_in_order(scaleou
         final = replies[sender][-1]
         # answered from the store, or (if the killed worker had it) a graceful answer with a human offer
         assert "tracking number" in final or "temporarily unavailable" in final, final
-    report = audit(scaleout.config.tracker_url, {s: script for s in senders})
+    report = audit(scaleout.config.tracker_url, {conversation_id(s): script for s in senders})
     assert report.ok, report.problems[:5]
     assert report.user_messages == 60 and report.bot_turns == 60
     assert all(count > 0 for count in server_requests(scaleout, "rasa_webhooks").values())  # both instances served
@@ -124,13 +122,14 @@ def test_analytics_receive_every_tracker_event_once(scaleout) -> None:
         assert texts(say(scaleout, sender, message))
     tracker, console = create_engine(scaleout.config.tracker_url), create_engine(scaleout.config.console_url)
     with tracker.connect() as t:
-        stored = t.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar()
+        stored = t.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"),
+                           {"s": conversation_id(sender)}).scalar()
     deadline = time.monotonic() + 30
     while True:
         with console.connect() as c:
             total, distinct, users = c.execute(text(
                 "SELECT count(*), count(DISTINCT digest), count(*) FILTER (WHERE event = 'user') "
-                "FROM conversation_events WHERE sender_id = :s"), {"s": sender}).one()
+                "FROM conversation_events WHERE sender_id = :s"), {"s": conversation_id(sender)}).one()
         if total >= stored or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -151,7 +150,8 @@ def test_store_database_outage_gets_a_graceful_answer_and_the_conversation_conti
     # store back: the same conversation carries on where it was and gets the real answer
     answer = texts(say(scaleout, sender, email))
     assert DELIVERED in answer and "temporarily unavailable" not in answer
-    report = audit(scaleout.config.tracker_url, {sender: [f"where is my order {DELIVERED}", email, email]})
+    expected = [f"where is my order {DELIVERED}", email, email]
+    report = audit(scaleout.config.tracker_url, {conversation_id(sender): expected})
     assert report.ok, report.problems
 
 
@@ -167,7 +167,7 @@ def test_no_action_server_at_all_still_answers_through_the_load_balancer(scaleou
         for name in names:
             scaleout.haproxy_command(f"set server actions/{name} state ready")
     assert texts(say(scaleout, sender, "hello"))  # the conversation goes on
-    report = audit(scaleout.config.tracker_url, {sender: [f"where is my order {SHIPPED}", "hello"]})
+    report = audit(scaleout.config.tracker_url, {conversation_id(sender): [f"where is my order {SHIPPED}", "hello"]})
     assert report.ok, report.problems
 
 
@@ -186,5 +186,5 @@ def test_logs_are_json_lines_with_the_conversation_id(scaleout) -> None:
                     found.append(json.loads(line[line.index("{"):]))
         return found
 
-    assert any(e.get("conversation_id") == sender for e in entries("actions*.log"))
-    assert any(e.get("conversation_id") == sender for e in entries("rasa*.log"))
+    assert any(e.get("conversation_id") == conversation_id(sender) for e in entries("actions*.log"))
+    assert any(e.get("conversation_id") == conversation_id(sender) for e in entries("rasa*.log"))
