@@ -359,8 +359,8 @@ def _return_blocker(order: Order, now: datetime) -> str | None:
 __all__ = [
     "LOCKED_OUT_MESSAGE",
     "MAX_FAILED_VERIFICATIONS",
-    "VERIFICATION_LOCKOUT",
     "RETURN_WINDOW_DAYS",
+    "VERIFICATION_LOCKOUT",
     "CustomerView",
     "NotAllowed",
     "OrderDesk",
