@@ -59,7 +59,7 @@ def slot_before_latest_message(tracker: Tracker, slot: str) -> Any:
     if last_user is None:
         return None
     for event in reversed(events[:last_user]):
-        if event.get("event") in ("restart", "session_started"):
+        if event.get("event") in ("restart", "session_started", "reset_slots"):
             return None
         if event.get("event") == "slot" and event.get("name") == slot:
             return event.get("value")

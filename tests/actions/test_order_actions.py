@@ -256,3 +256,18 @@ def test_invalid_input_explanations(domain) -> None:
     tracker.latest_message["input_problem"] = "language"
     _, texts = run_action(ActionExplainInvalidInput(), tracker, domain)
     assert "English" in texts[0]
+
+
+def test_slot_before_latest_message_and_client_address() -> None:
+    from rasa_sdk import Tracker
+
+    from actions.order_forms import client_of, slot_before_latest_message
+
+    tracker = make_tracker(slots={"order_id": "900001"}, candidates={"order_id": "1"},
+                           metadata={"shopdesk_client": " 203.0.113.4 "})
+    assert slot_before_latest_message(tracker, "order_id") == "900001" and client_of(tracker) == "203.0.113.4"
+    assert client_of(make_tracker(metadata={"shopdesk_client": ["not", "a", "string"]})) is None
+    new_session = Tracker("s", {}, {}, [{"event": "slot", "name": "order_id", "value": "900001"},
+                                        {"event": "session_started"}, {"event": "user", "text": "hi"}],
+                          False, None, {}, "action_listen")
+    assert slot_before_latest_message(new_session, "order_id") is None
