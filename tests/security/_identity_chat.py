@@ -55,14 +55,15 @@ class Chat:
         return "\n".join(m.get("text") or "" for m in response.json())
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        """The conversation's tracker from Rasa's HTTP API (under `rest:<sender>` or `<sender>`)."""
+        """The conversation's tracker from Rasa's HTTP API (under `rest:<sender>` or `<sender>`, whichever has
+        the messages)."""
         for conversation in (f"rest:{sender}", sender):
             response = requests.get(f"{self.stack.rasa_url}/conversations/{conversation}/tracker",
                                     params={"token": self.env["RASA_AUTH_TOKEN"]}, timeout=30)
             response.raise_for_status()
             tracker = response.json()
-            if tracker.get("events"):
-                return tracker
+            if any(event.get("event") == "user" for event in tracker.get("events") or []):
+                return tracker  # (an id never used still answers, with just a session start)
         return {}
 
     def stamped_client(self, sender: str) -> str | None:
