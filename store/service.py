@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import session_factory
@@ -28,6 +28,7 @@ from store.models import (
     ReturnStatus,
     VerificationAttempt,
 )
+from store.security import ThrottleEvent, recent_failures, throttle_key
 from store.views import (
     InvoiceView,
     OrderView,
@@ -39,8 +40,17 @@ from store.views import (
 )
 
 RETURN_WINDOW_DAYS = 30
+# Identity checks (order number + email): every failed check counts against the email, the order number,
+# the client address and the conversation it came from; once any of them has MAX_FAILED_VERIFICATIONS
+# failures within VERIFICATION_LOCKOUT, further checks touching it are refused unevaluated. So tries
+# 1..MAX are evaluated and the next one is not, whichever conversation, channel or process it arrives on.
 MAX_FAILED_VERIFICATIONS = 3
 VERIFICATION_LOCKOUT = timedelta(minutes=15)
+VERIFY_SCOPE = "verify"
+LOCKED_OUT_MESSAGE = (
+    f"Too many unsuccessful attempts. For your security, order look-ups with these details are paused for "
+    f"{VERIFICATION_LOCKOUT.seconds // 60} minutes. Please try again later or ask to talk to a person."
+)
 MAX_ADDRESS_LENGTH = 300
 
 _ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{4,20}$")
@@ -93,6 +103,16 @@ def address_problem(address: str | None) -> str | None:
     return None
 
 
+def verification_keys(conversation_id: str | None, order_number: str | None, email: str | None,
+                      client: str | None = None) -> list[str]:
+    """The throttle keys of one identity check: what it tried, where from, and in which conversation."""
+    number = normalize_order_number(order_number) or (order_number or "").strip()[:64]
+    address = normalize_email(email) or (email or "").strip()[:254]
+    parts = {"order": number, "email": address, "client": (client or "").strip()[:255],
+             "conversation": (conversation_id or "").strip()[:255]}
+    return [throttle_key(kind, value) for kind, value in parts.items() if value]
+
+
 @dataclass(frozen=True)
 class CustomerView:
     id: int
@@ -119,45 +139,58 @@ class OrderDesk:
             c = s.get(Customer, customer_id)
             return CustomerView(c.id, c.name, c.email, c.country) if c else None
 
-    def verify_owner(self, conversation_id: str, order_number: str, email: str) -> int | None:
-        """The customer id when `email` is the email on `order_number`; records the attempt either way.
+    def verify_owner(self, conversation_id: str, order_number: str, email: str,
+                     client: str | None = None) -> int | None:
+        """The customer id when `email` is the email on `order_number`, else None (a failure is recorded).
 
-        Raises NotAllowed while the conversation is locked out after repeated failures, so order numbers
-        can't be enumerated by trying emails.
+        Raises NotAllowed, before anything is looked up, while the email, the order number, the client
+        address or the conversation has MAX_FAILED_VERIFICATIONS recent failures: the answer is the same
+        whether the order exists or not, and a success never clears earlier failures.
+
+        The failure is recorded provisionally *before* the count, so concurrent checks (several action
+        servers) see each other and at most MAX_FAILED_VERIFICATIONS of them get evaluated; a refused or
+        successful check withdraws its own provisional rows (refusals are not counted, or a blocked client
+        could lock out any customer's email without a single evaluated guess).
         """
-        if self.is_locked_out(conversation_id):
-            raise NotAllowed(
-                "Too many unsuccessful attempts. For your security, please wait 15 minutes "
-                "or ask to talk to a person."
-            )
-        number, address = normalize_order_number(order_number), normalize_email(email)
+        keys = verification_keys(conversation_id, order_number, email, client)
+        now = self._now()
         with self._sessions.begin() as s:
-            customer_id = None
-            if number and address:
-                customer_id = s.scalar(
-                    select(Customer.id)
-                    .join(Order, Order.customer_id == Customer.id)
-                    .where(Order.number == number, func.lower(Customer.email) == address)
-                )
-            s.add(VerificationAttempt(conversation_id=conversation_id, succeeded=customer_id is not None,
-                                      attempted_at=self._now()))
-            return customer_id
+            pending = [ThrottleEvent(scope=VERIFY_SCOPE, key=key, occurred_at=now) for key in keys]
+            s.add_all(pending)
+            s.flush()
+            pending_ids = [event.id for event in pending]
+        try:
+            with self._sessions.begin() as s:
+                if recent_failures(s, VERIFY_SCOPE, keys, VERIFICATION_LOCKOUT, now) > MAX_FAILED_VERIFICATIONS:
+                    raise NotAllowed(LOCKED_OUT_MESSAGE)
+                number, address = normalize_order_number(order_number), normalize_email(email)
+                customer_id = None
+                if number and address:
+                    customer_id = s.scalar(
+                        select(Customer.id)
+                        .join(Order, Order.customer_id == Customer.id)
+                        .where(Order.number == number, func.lower(Customer.email) == address)
+                    )
+                s.add(VerificationAttempt(conversation_id=conversation_id, succeeded=customer_id is not None,
+                                          attempted_at=now))
+        except NotAllowed:
+            self._withdraw(pending_ids)
+            raise
+        if customer_id is not None:
+            self._withdraw(pending_ids)
+        return customer_id
 
-    def is_locked_out(self, conversation_id: str) -> bool:
-        since = self._now() - VERIFICATION_LOCKOUT
+    def is_locked_out(self, conversation_id: str, order_number: str | None = None, email: str | None = None,
+                      client: str | None = None) -> bool:
+        """Whether a check with these details would be refused now (the same keys verify_owner counts)."""
+        keys = verification_keys(conversation_id, order_number, email, client)
         with self._sessions() as s:
-            attempts = s.scalars(
-                select(VerificationAttempt.succeeded)
-                .where(VerificationAttempt.conversation_id == conversation_id,
-                       VerificationAttempt.attempted_at >= since)
-                .order_by(VerificationAttempt.attempted_at.desc(), VerificationAttempt.id.desc())
-            ).all()
-        failures_in_a_row = 0
-        for succeeded in attempts:
-            if succeeded:
-                break
-            failures_in_a_row += 1
-        return failures_in_a_row >= MAX_FAILED_VERIFICATIONS
+            failures = recent_failures(s, VERIFY_SCOPE, keys, VERIFICATION_LOCKOUT, self._now())
+        return failures >= MAX_FAILED_VERIFICATIONS
+
+    def _withdraw(self, event_ids: list[int]) -> None:
+        with self._sessions.begin() as s:
+            s.execute(delete(ThrottleEvent).where(ThrottleEvent.id.in_(event_ids)))
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -324,8 +357,10 @@ def _return_blocker(order: Order, now: datetime) -> str | None:
 
 
 __all__ = [
+    "LOCKED_OUT_MESSAGE",
     "MAX_FAILED_VERIFICATIONS",
     "RETURN_WINDOW_DAYS",
+    "VERIFICATION_LOCKOUT",
     "CustomerView",
     "NotAllowed",
     "OrderDesk",
@@ -334,4 +369,5 @@ __all__ = [
     "address_problem",
     "normalize_email",
     "normalize_order_number",
+    "verification_keys",
 ]

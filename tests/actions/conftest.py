@@ -71,10 +71,13 @@ def make_tracker(
                  "new_address": None, "return_reason": None, "requested_slot": None}
     all_slots.update(slots or {})
     all_slots.update(candidates or {})
-    events = [{"event": "action", "name": "action_listen"}] + [
-        {"event": "slot", "name": k, "value": v} for k, v in (candidates or {}).items()]
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities or [],
               "metadata": metadata or {}}
+    # Earlier turns set `slots`; then the latest user message; then the candidates extracted from it.
+    events = [{"event": "slot", "name": k, "value": v} for k, v in (slots or {}).items() if v is not None] + [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}},
+    ] + [{"event": "slot", "name": k, "value": v} for k, v in (candidates or {}).items()]
     return Tracker(sender, all_slots, latest, events, False, None,
                    {"name": active_loop} if active_loop else {}, "action_listen")
 

@@ -3,17 +3,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store.models import Order, OrderStatus, Refund, RefundStatus, VerificationAttempt
+from store.security import ThrottleEvent
 from store.service import (
+    LOCKED_OUT_MESSAGE,
+    MAX_FAILED_VERIFICATIONS,
+    VERIFICATION_LOCKOUT,
     NotAllowed,
     OrderDesk,
     OrderNotFound,
     address_problem,
     normalize_email,
     normalize_order_number,
+    verification_keys,
 )
 
 ALICE, BOB = 10001, 10002  # ALICE: 900001 processing, 900002 shipped, 900003 delivered; BOB: 900004, C900005, 900006
@@ -158,9 +163,99 @@ def test_verify_owner_and_lockout_after_repeated_failures(desk: OrderDesk, engin
     assert desk.is_locked_out("conv-1")
     with pytest.raises(NotAllowed, match="Too many unsuccessful attempts"):
         desk.verify_owner("conv-1", "900001", alice_email)  # even the right pair, while locked
-    assert not desk.is_locked_out("conv-2")  # other conversations are unaffected
+    assert not desk.is_locked_out("conv-2")  # a conversation with nothing in common is unaffected
     with Session(engine) as s:
-        assert len(s.scalars(select(VerificationAttempt)).all()) == 4
+        assert len(s.scalars(select(VerificationAttempt)).all()) == 4  # the refused check was not evaluated
+
+
+def test_failures_on_one_order_number_count_across_conversations_and_clients(desk: OrderDesk) -> None:
+    for attempt in range(MAX_FAILED_VERIFICATIONS):
+        assert desk.verify_owner(f"conv-{attempt}", "900001", f"guess{attempt}@example.com",
+                                 client=f"10.0.0.{attempt}") is None
+    with pytest.raises(NotAllowed) as refused:
+        desk.verify_owner("conv-new", "900001", email_of(desk, ALICE), client="10.0.0.99")
+    assert str(refused.value) == LOCKED_OUT_MESSAGE
+    assert desk.is_locked_out("conv-other", "#900001")  # the same number, however it is written
+    assert desk.verify_owner("conv-other", "900004", email_of(desk, BOB), client="10.0.0.98") == BOB
+
+
+def test_failures_on_one_email_count_across_conversations(desk: OrderDesk) -> None:
+    alice_email = email_of(desk, ALICE)
+    for attempt, number in enumerate(("900004", "900006", "999998")):
+        assert desk.verify_owner(f"conv-{attempt}", number, alice_email) is None
+    with pytest.raises(NotAllowed):
+        desk.verify_owner("conv-new", "900001", f"  {alice_email.upper()} ")  # her own order, but paused
+    assert desk.is_locked_out("conv-x", email=alice_email)
+
+
+def test_failures_from_one_client_count_across_conversations_and_details(desk: OrderDesk) -> None:
+    for attempt in range(MAX_FAILED_VERIFICATIONS):
+        desk.verify_owner(f"rest:attacker-{attempt}", f"95000{attempt}", f"x{attempt}@example.com", client="192.0.2.1")
+    with pytest.raises(NotAllowed):
+        desk.verify_owner("rest:attacker-new", "900004", email_of(desk, BOB), client="192.0.2.1")
+    assert desk.is_locked_out("anything", client="192.0.2.1")
+    assert not desk.is_locked_out("anything", client="192.0.2.2")
+
+
+def test_refused_checks_are_not_evaluated_and_not_counted(desk: OrderDesk, engine) -> None:
+    for attempt in range(MAX_FAILED_VERIFICATIONS):
+        desk.verify_owner("conv-1", "999999", f"x{attempt}@example.com")
+    with Session(engine) as s:
+        before = (s.scalar(select(func.count()).select_from(VerificationAttempt)),
+                  s.scalar(select(func.count()).select_from(ThrottleEvent)))
+    for _ in range(5):
+        with pytest.raises(NotAllowed):  # the right pair, refused before anything is looked up
+            desk.verify_owner("conv-1", "900001", email_of(desk, ALICE))
+    with Session(engine) as s:
+        after = (s.scalar(select(func.count()).select_from(VerificationAttempt)),
+                 s.scalar(select(func.count()).select_from(ThrottleEvent)))
+    assert after == before  # nothing evaluated, and a locked client can't spread failures to other emails
+    assert not desk.is_locked_out("conv-2", "900001", email_of(desk, ALICE))
+
+
+def test_a_success_does_not_reset_failures(desk: OrderDesk) -> None:
+    alice_email = email_of(desk, ALICE)
+    desk.verify_owner("conv-1", "999991", alice_email)
+    desk.verify_owner("conv-1", "999992", alice_email)
+    assert desk.verify_owner("conv-1", "900001", alice_email) == ALICE  # own order, between guesses
+    assert desk.verify_owner("conv-1", "999993", alice_email) is None  # the 3rd failure is still evaluated
+    with pytest.raises(NotAllowed):
+        desk.verify_owner("conv-1", "900001", alice_email)  # the 4th check is not
+
+
+def test_the_fourth_check_is_refused_whatever_order_it_names(desk: OrderDesk) -> None:
+    """The refusal says the same for a real order and an unknown one: nothing to learn from it."""
+    messages = []
+    for number in ("900001", "999999"):
+        for attempt in range(MAX_FAILED_VERIFICATIONS):
+            desk.verify_owner(f"conv-{number}-{attempt}", number, f"guess{attempt}@example.org")
+        with pytest.raises(NotAllowed) as refused:
+            desk.verify_owner(f"conv-{number}-last", number, email_of(desk, ALICE))
+        messages.append(str(refused.value))
+    assert messages[0] == messages[1] == LOCKED_OUT_MESSAGE
+
+
+def test_concurrent_guesses_evaluate_at_most_the_limit(engine) -> None:
+    """Guesses racing in from several servers at once can't slip past the count (checked before evaluating)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from sqlalchemy.orm import sessionmaker
+
+    desk, start = OrderDesk(sessionmaker(engine, expire_on_commit=False)), Barrier(8)
+
+    def attempt(i: int) -> str:
+        start.wait()
+        try:
+            return "found" if desk.verify_owner(f"conv-race-{i}", "900001", f"race{i}@example.com") else "no"
+        except NotAllowed:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count("no") <= MAX_FAILED_VERIFICATIONS and "found" not in outcomes
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(VerificationAttempt)) <= MAX_FAILED_VERIFICATIONS
 
 
 def test_lockout_expires(engine) -> None:
@@ -171,8 +266,19 @@ def test_lockout_expires(engine) -> None:
     for _ in range(3):
         desk.verify_owner("conv-x", "999999", "a@b.co")
     assert desk.is_locked_out("conv-x")
-    later = OrderDesk(sessionmaker(engine), clock=lambda: now + timedelta(minutes=16))
+    assert desk.is_locked_out("conv-y", "999999")
+    later = OrderDesk(sessionmaker(engine), clock=lambda: now + VERIFICATION_LOCKOUT + timedelta(minutes=1))
     assert not later.is_locked_out("conv-x")
+    assert later.verify_owner("conv-x", "900001", email_of(later, ALICE)) == ALICE
+
+
+def test_throttle_rows_hold_no_identifiers(desk: OrderDesk, engine) -> None:
+    desk.verify_owner("conv-private", "999999", "someone@example.com", client="203.0.113.5")
+    with Session(engine) as s:
+        stored = " ".join(e.key for e in s.scalars(select(ThrottleEvent)))
+    assert len(verification_keys("conv-private", "999999", "someone@example.com", "203.0.113.5")) == 4
+    for secret in ("someone", "203.0.113.5", "999999", "conv-private"):
+        assert secret not in stored
 
 
 def test_bad_input_changes_nothing(desk: OrderDesk, engine) -> None:
