@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -95,8 +96,10 @@ def cpu_per_message(before: dict[str, float], after: dict[str, float], messages:
     return per
 
 
-def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 300, customers: int = 60) -> Path:
-    """Orders (number, email) that can be tracked without changing anything, and signed-in customers."""
+def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 300, customers: int = 60,
+               signed_in_conversations: int = 3000) -> Path:
+    """Orders (number, email) that can be tracked without changing anything, and signed-in conversations:
+    (customer, sender, token) with the token bound to that conversation (store.tokens), one per conversation."""
     engine = create_engine(database_url)
     with Session(engine) as s:
         rows = s.execute(select(Order.number, Customer.email, Customer.id).join(Customer)
@@ -105,8 +108,14 @@ def build_pool(database_url: str, path: Path, signing_key: str, orders: int = 30
     engine.dispose()
     ids = sorted({row[2] for row in rows})[:customers]
     path.write_text(json.dumps({"orders": [[r[0], r[1]] for r in rows],
-                                "customers": [[cid, issue_customer_token(cid, signing_key)] for cid in ids]}))
+                                "customers": [signed_in(ids[i % len(ids)], signing_key)
+                                              for i in range(signed_in_conversations if ids else 0)]}))
     return path
+
+
+def signed_in(customer_id: int, signing_key: str) -> list:
+    sender = f"load-{uuid.uuid4().hex[:12]}"
+    return [customer_id, sender, issue_customer_token(customer_id, sender, signing_key)]
 
 
 def run_locust(host: str, pool: Path, log_dir: Path, users: int, duration: int, spawn_rate: int,

@@ -12,7 +12,8 @@ path" (answered by Rasa alone) and "action path" (through the action servers and
 the two are measured apart. Every turn is logged (JSON lines) for the exactly-once audit against the
 tracker store (runtime/conversation_audit.py).
 
-SHOPDESK_LOAD_POOL: JSON {"orders": [[number, email], ...], "customers": [[id, signed_token], ...]}.
+SHOPDESK_LOAD_POOL: JSON {"orders": [[number, email], ...], "customers": [[id, sender, signed_token], ...]}:
+a customer token is bound to one conversation, so each signed-in conversation uses up one entry.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ class Customer(HttpUser):
         sender = f"load-{uuid.uuid4().hex[:12]}"
         metadata = None
         if script is signed_in_history:
-            metadata = {"customer_token": random.choice(POOL["customers"])[1]}
+            _, sender, token = POOL["customers"].pop()
+            metadata = {"customer_token": token}
         for seq, (text, path) in enumerate(script()):
             self.say(sender, seq, text, path, metadata)
             time.sleep(random.uniform(*THINK))

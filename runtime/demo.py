@@ -20,8 +20,7 @@ from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig, shopdesk_stack
 from store.tokens import METADATA_KEY, issue_customer_token
 
 
-def chat(rasa_url: str, metadata: dict[str, str] | None) -> None:
-    sender = f"terminal-{uuid.uuid4().hex[:8]}"
+def chat(rasa_url: str, sender: str, metadata: dict[str, str] | None) -> None:
     print("\nType a message (try: 'where is my order 581585', 'cancel my order', 'show my recent orders').")
     print("Ctrl-D or Ctrl-C quits.\n")
     while True:
@@ -38,11 +37,12 @@ def chat(rasa_url: str, metadata: dict[str, str] | None) -> None:
 
 def chat_or_serve(rasa_url: str, signing_key: str, as_customer: int | None) -> None:
     """Chat in the terminal when there is one (as a signed-in customer if asked), else serve until Ctrl-C."""
+    sender = f"terminal-{uuid.uuid4().hex[:8]}"
     metadata = None
-    if as_customer is not None:
-        metadata = {METADATA_KEY: issue_customer_token(as_customer, signing_key)}
+    if as_customer is not None:  # bound to the conversation the action server sees: the REST sender's
+        metadata = {METADATA_KEY: issue_customer_token(as_customer, sender, signing_key)}
     if sys.stdin.isatty():
-        chat(rasa_url, metadata)
+        chat(rasa_url, sender, metadata)
     else:
         print("No terminal attached: serving until stopped (Ctrl-C).", flush=True)
         signal.pause()

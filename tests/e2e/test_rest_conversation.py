@@ -85,13 +85,20 @@ def test_refuses_to_cancel_shipped_order(shop_stack) -> None:
 
 
 def test_signed_token_identifies_customer_but_not_for_others_orders(shop_stack) -> None:
-    metadata = {"customer_token": issue_customer_token(TOKEN_CUSTOMER, shop_stack.env()["SHOPDESK_SIGNING_KEY"])}
+    key = shop_stack.env()["SHOPDESK_SIGNING_KEY"]
+
+    def signed_in(sender: str) -> dict:
+        """A token bound to this REST conversation (the REST channel's conversation id for `sender`)."""
+        return {"customer_token": issue_customer_token(TOKEN_CUSTOMER, sender, key)}
+
     sender = new_sender()
-    reply = chat(shop_stack, sender, f"where is order {TOKEN_ORDER}", metadata)
+    reply = chat(shop_stack, sender, f"where is order {TOKEN_ORDER}", signed_in(sender))
     assert TOKEN_ORDER in reply and "email" not in reply.lower()
-    reply = chat(shop_stack, new_sender(), f"where is order {OTHERS_ORDER}", metadata)
+    other = new_sender()
+    reply = chat(shop_stack, other, f"where is order {OTHERS_ORDER}", signed_in(other))
     assert f"couldn't find an order {OTHERS_ORDER}" in reply
-    reply = chat(shop_stack, new_sender(), "show me my recent orders", metadata)
+    other = new_sender()
+    reply = chat(shop_stack, other, "show me my recent orders", signed_in(other))
     assert TOKEN_ORDER in reply and OTHERS_ORDER not in reply
 
 
