@@ -702,6 +702,7 @@
       if (body.conversation_id && body.conversation_id !== state.conversationId) {
         // The cookie moved on (e.g. signed out in another tab): join its conversation instead.
         adoptConversation(body.conversation_id);
+        setConnection("connecting");       // nothing is sent until the server confirms the new conversation
         rejoin();
         return null;
       }
