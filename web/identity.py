@@ -14,6 +14,7 @@ import secrets
 import uuid
 
 from flask import abort, current_app, request, session
+from sqlalchemy.exc import IntegrityError
 
 from store.security import is_revoked, revoke_conversation
 from store.tokens import issue_customer_token, issue_session_token
@@ -61,8 +62,11 @@ def end_conversation() -> None:
     """Revoke this browser's current conversation (its tokens stop working), if it has one."""
     cid = session.get(CONVERSATION_KEY)
     if isinstance(cid, str) and cid:
-        with store_transaction() as s:
-            revoke_conversation(s, cid)
+        try:
+            with store_transaction() as s:
+                revoke_conversation(s, cid)
+        except IntegrityError:  # a concurrent sign-out (double submit) revoked it first
+            pass
 
 
 def signed_in_customer() -> int | None:
