@@ -346,6 +346,27 @@ def test_messages_written_offline_are_sent_once_after_reconnecting(page: Any, we
     assert page.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.conversation_id)") == new_cid
 
 
+def test_widget_follows_the_cookie_when_its_conversation_was_signed_out_of(page: Any, web_app: WebApp) -> None:
+    """Signed out in another tab: the server refuses the old conversation's token, the widget asks the web app
+    again and joins the cookie's new conversation (and can chat there)."""
+    page.goto(web_app.url)
+    open_widget(page)
+    old = conversation_id(page)
+    page.evaluate("""async () => {
+        const session = await (await fetch('/api/session')).json();
+        await fetch('/signout', {method: 'POST', body: new URLSearchParams({csrf_token: session.csrf_token})});
+    }""")
+    page.evaluate("window.ShopDesk.disconnect()")
+    page.evaluate("window.ShopDesk.reconnect()")
+    wait_online(page)
+    new = conversation_id(page)
+    assert new != old
+    assert page.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.conversation_id)") == new
+    say(page, "hello")
+    wait_for_bot_text(page, r"\S")
+    assert page.get_attribute("#shopdesk-widget", "data-conversation-id") == new
+
+
 def test_html_in_user_and_bot_messages_is_shown_as_text(page: Any, web_app: WebApp) -> None:
     page.goto(web_app.url)
     open_widget(page)
