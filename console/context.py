@@ -26,7 +26,8 @@ class CustomerContext:
 
 
 def verified_customer(handoff_customer_id: int | None, slot_value: Any, metadata: dict[str, Any],
-                      signing_key: str) -> tuple[int | None, str]:
+                      signing_key: str, conversation_id: str = "") -> tuple[int | None, str]:
+    """`conversation_id`: a token counts only in the conversation it was issued for (store.tokens)."""
     if handoff_customer_id is not None:
         return handoff_customer_id, "verified by the assistant"
     try:
@@ -37,7 +38,7 @@ def verified_customer(handoff_customer_id: int | None, slot_value: Any, metadata
     token = metadata.get(METADATA_KEY)
     if token and signing_key:
         try:
-            customer_id = verify_customer_token(token, signing_key)
+            customer_id = verify_customer_token(token, conversation_id, signing_key)
         except SigningKeyMissing:
             customer_id = None
         if customer_id is not None:

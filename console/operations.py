@@ -57,7 +57,8 @@ def conversation_state(svc: Services, handoff_id: int, signing_key: str, with_co
                               rasa_problem=problem)
     if with_context:
         customer_id, how = verified_customer(handoff.customer_id, latest_slot(events, "customer_id"),
-                                             latest_user_metadata(events), signing_key)
+                                             latest_user_metadata(events), signing_key,
+                                             conversation_id=handoff.conversation_id)
         state.context = customer_context(svc.orders, customer_id, how)
     return state
 

@@ -76,6 +76,9 @@ class StackConfig:
         if env["TRACKER_DIALECT"] == "sqlite":  # the console's training loop reads the file Rasa writes
             db = Path(env["TRACKER_DB"])
             env.setdefault("SHOPDESK_TRACKER_URL", f"sqlite:///{db if db.is_absolute() else PROJECT_ROOT / db}")
+        # Browsers may open the widget's socket.io connection only from the shop's own pages.
+        env.setdefault("SHOPDESK_ALLOWED_ORIGINS",
+                       f"http://127.0.0.1:{self.web_port},http://localhost:{self.web_port}")
         require_secrets(env)
         return env
 

@@ -8,7 +8,7 @@ customer's open return request, so staff handling the return find the photo next
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -72,6 +72,7 @@ def record_attachment(
     content_type: str,
     size_bytes: int,
     sha256: str,
+    client_key: str | None = None,
     now: datetime | None = None,
 ) -> AttachmentView:
     """Record a stored file; links it to the customer's open return request when one exists."""
@@ -79,7 +80,7 @@ def record_attachment(
     attachment = Attachment(
         conversation_id=conversation_id, customer_id=customer_id, return_request_id=return_id,
         stored_name=stored_name, original_name=original_name[:255] or "image", content_type=content_type,
-        size_bytes=size_bytes, sha256=sha256, created_at=now or datetime.now(),
+        size_bytes=size_bytes, sha256=sha256, created_at=now or datetime.now(), client_key=client_key,
     )
     session.add(attachment)
     session.flush()
@@ -89,6 +90,16 @@ def record_attachment(
 def count_for_conversation(session: Session, conversation_id: str) -> int:
     return session.scalar(
         select(func.count()).select_from(Attachment).where(Attachment.conversation_id == conversation_id)
+    ) or 0
+
+
+def count_for_client(session: Session, client_key: str, window: timedelta, now: datetime | None = None) -> int:
+    """Images one client (store.security.throttle_key("client", address)) attached within `window`, in any
+    conversation: starting new conversations does not reset this quota."""
+    since = (now or datetime.now()) - window
+    return session.scalar(
+        select(func.count()).select_from(Attachment)
+        .where(Attachment.client_key == client_key, Attachment.created_at >= since)
     ) or 0
 
 

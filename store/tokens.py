@@ -1,20 +1,39 @@
-"""Signed customer tokens: how the shop's own site vouches for a signed-in shopper.
+"""Signed tokens: which conversation a web-chat client holds, and which shopper the shop's site vouches for.
 
-The storefront (or any shop backend holding SHOPDESK_SIGNING_KEY) issues a token for the customer it
-has authenticated; channels pass it to Rasa as message metadata (`customer_token`); the action server
-verifies signature and age before treating the conversation as that customer. Nothing a user types can
-set the verified customer: only a valid token or the order-number-plus-email check can.
+- **Session tokens** prove that a socket.io client was handed its conversation id by the server (the web
+  app's `/api/session`, or the channel itself when it mints a fresh id). Knowing an id is not enough to
+  join its conversation: the socket.io channel joins a room only for a token that names that id.
+- **Customer tokens** are issued by the storefront (or any shop backend holding SHOPDESK_SIGNING_KEY) for
+  the shopper it has authenticated, *bound to one conversation id*: the id the action server sees as
+  `tracker.sender_id` (a widget's 32-hex id, `rest:<sender>` over REST, `webhook:<sender>` for the
+  webhook). Channels pass it as message metadata (`customer_token`); the action server honours it only in
+  the conversation it names, and not once that conversation was revoked (signed out), so a token copied
+  into another conversation or kept after sign-out proves nothing.
+
+Session tokens are verified inside the Rasa server (Python 3.10 env, no itsdangerous), so they are plain
+stdlib HMAC-SHA256 over `id.timestamp`, with a key derived from SHOPDESK_SIGNING_KEY and the salt
+"shopdesk-session-v1"; customer tokens keep the itsdangerous format (imported only when used). Verifiers
+never raise on bad input: anything malformed, forged or expired is None.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import os
-
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+import time
+from typing import Any
 
 TOKEN_SALT = "shopdesk-customer-v1"
+SESSION_SALT = "shopdesk-session-v1"
 DEFAULT_MAX_AGE_S = 12 * 3600
+SESSION_MAX_AGE_S = 30 * 24 * 3600  # as long as the web app's session cookie lives
 METADATA_KEY = "customer_token"
+MAX_TOKEN_CHARS = 4096
+MAX_CONVERSATION_CHARS = 255
+CLOCK_SKEW_S = 60
 
 
 class SigningKeyMissing(RuntimeError):
@@ -28,21 +47,81 @@ def signing_key() -> str:
     return key
 
 
-def _serializer(key: str | None) -> URLSafeTimedSerializer:
+# ---- session tokens (stdlib only) ------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _session_mac(key: str, signed: str) -> str:
+    derived = hashlib.sha256(SESSION_SALT.encode() + b"\0" + key.encode()).digest()
+    return _b64(hmac.new(derived, signed.encode("ascii"), hashlib.sha256).digest())
+
+
+def issue_session_token(conversation_id: str, key: str | None = None, now: float | None = None) -> str:
+    """A token saying "the server gave this client `conversation_id`" (valid SESSION_MAX_AGE_S)."""
+    if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= MAX_CONVERSATION_CHARS:
+        raise ValueError("conversation ids are 1 to 255 characters")
+    signed = f"{_b64(conversation_id.encode())}.{int(now if now is not None else time.time())}"
+    return f"{signed}.{_session_mac(key or signing_key(), signed)}"
+
+
+def verify_session_token(token: object, key: str | None = None, max_age_s: int = SESSION_MAX_AGE_S,
+                         now: float | None = None) -> str | None:
+    """The conversation id a valid, unexpired session token names; None for anything else."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        return None
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
+        return None
+    signed = f"{parts[0]}.{parts[1]}"
+    if not hmac.compare_digest(_session_mac(key or signing_key(), signed), parts[2]):
+        return None
+    age = (now if now is not None else time.time()) - int(parts[1])
+    if age > max_age_s or age < -CLOCK_SKEW_S:
+        return None
+    try:
+        conversation_id = _unb64(parts[0]).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return conversation_id if 0 < len(conversation_id) <= MAX_CONVERSATION_CHARS else None
+
+
+# ---- customer tokens (itsdangerous) ----------------------------------------------------------------------------
+
+
+def _serializer(key: str | None) -> Any:
+    from itsdangerous import URLSafeTimedSerializer
+
     return URLSafeTimedSerializer(key or signing_key(), salt=TOKEN_SALT)
 
 
-def issue_customer_token(customer_id: int, key: str | None = None) -> str:
-    return _serializer(key).dumps({"cid": int(customer_id)})
+def issue_customer_token(customer_id: int, conversation_id: str, key: str | None = None) -> str:
+    """A token vouching for `customer_id`, valid only in the conversation `conversation_id`."""
+    if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= MAX_CONVERSATION_CHARS:
+        raise ValueError("customer tokens are bound to a conversation id of 1 to 255 characters")
+    return _serializer(key).dumps({"cid": int(customer_id), "conv": conversation_id})
 
 
-def verify_customer_token(token: object, key: str | None = None, max_age_s: int = DEFAULT_MAX_AGE_S) -> int | None:
-    """The customer id in a valid, unexpired token; None for anything else (never raises on bad input)."""
-    if not isinstance(token, str) or not token or len(token) > 4096:
+def verify_customer_token(token: object, conversation_id: str, key: str | None = None,
+                          max_age_s: int = DEFAULT_MAX_AGE_S) -> int | None:
+    """The customer id of a valid, unexpired token bound to `conversation_id`; None for anything else."""
+    from itsdangerous import BadData
+
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    if not isinstance(conversation_id, str) or not conversation_id:
         return None
     try:
         data = _serializer(key).loads(token, max_age=max_age_s)
-    except BadSignature:
+    except BadData:
         return None
-    cid = data.get("cid") if isinstance(data, dict) else None
-    return cid if isinstance(cid, int) else None
+    if not isinstance(data, dict) or data.get("conv") != conversation_id:
+        return None
+    cid = data.get("cid")
+    return cid if isinstance(cid, int) and not isinstance(cid, bool) else None

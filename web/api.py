@@ -1,18 +1,21 @@
 """JSON API the widget calls: its session, a new conversation, the transcript, image attachments.
 
 Every endpoint acts on the conversation bound to the browser's signed session cookie only; the Rasa API
-token stays on the server.
+token stays on the server. The widget joins that conversation over socket.io with the `session_token`
+handed out here; the signed-in shopper's `customer_token` is bound to that same conversation. Uploads are
+limited per conversation and per client address (across conversations, within a time window).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from store.attachments import count_for_conversation, find_by_stored_name, record_attachment
-from store.tokens import issue_customer_token
+from store.attachments import count_for_client, count_for_conversation, find_by_stored_name, record_attachment
+from store.security import throttle_key
 from web import identity
 from web.catalog import customer_name
 from web.store_access import store_session, store_transaction
@@ -29,19 +32,14 @@ def json_error(exc: HTTPException) -> tuple[Response, int]:
 
 @bp.get("/api/session")
 def session_info() -> Response:
-    """Everything the widget needs to start: conversation id, shopper token, CSRF token, where Rasa is."""
+    """Everything the widget needs to start: conversation id and its session token, shopper token, CSRF
+    token, where Rasa is."""
     config = current_app.config
-    customer_id = identity.signed_in_customer()
-    customer = None
-    token = None
-    if customer_id is not None:
-        with store_session() as s:
-            name = customer_name(s, customer_id)
-        if name is not None:
-            customer = {"name": name}
-            token = issue_customer_token(customer_id, key=config["SHOPDESK_SIGNING_KEY"] or None)
+    cid = identity.conversation_id()
+    customer, token = _customer(cid)
     response = jsonify(
-        conversation_id=identity.conversation_id(),
+        conversation_id=cid,
+        session_token=identity.session_token(cid),
         customer=customer,
         customer_token=token,
         csrf_token=identity.csrf_token(),
@@ -52,10 +50,24 @@ def session_info() -> Response:
     return response
 
 
+def _customer(cid: str) -> tuple[dict[str, str] | None, str | None]:
+    """The signed-in shopper's name and a customer token bound to conversation `cid` (or None, None)."""
+    customer_id = identity.signed_in_customer()
+    if customer_id is None:
+        return None, None
+    with store_session() as s:
+        name = customer_name(s, customer_id)
+    if name is None:
+        return None, None
+    return {"name": name}, identity.customer_token(customer_id, cid)
+
+
 @bp.post("/api/conversations")
 def start_conversation() -> tuple[Response, int]:
     identity.require_csrf()
-    return jsonify(conversation_id=identity.new_conversation()), 201
+    cid = identity.new_conversation()
+    _, token = _customer(cid)
+    return jsonify(conversation_id=cid, session_token=identity.session_token(cid), customer_token=token), 201
 
 
 @bp.get("/api/history")
@@ -84,9 +96,13 @@ def upload_attachment() -> tuple[Response, int]:
         abort(400, description="Choose an image to attach.")
     cid = identity.conversation_id()
     customer_id = identity.signed_in_customer()
+    client_key = throttle_key("client", request.remote_addr or "unknown")
     with store_session() as s:
         if count_for_conversation(s, cid) >= config["SHOPDESK_MAX_ATTACHMENTS_PER_CONVERSATION"]:
             abort(429, description="This conversation already has the most images it can take.")
+        window = timedelta(seconds=config["SHOPDESK_ATTACHMENT_QUOTA_WINDOW_S"])
+        if count_for_client(s, client_key, window) >= config["SHOPDESK_MAX_ATTACHMENTS_PER_CLIENT"]:
+            abort(429, description="You have attached the most images allowed for now. Please try again later.")
     try:
         stored = store_image(file.stream, Path(config["SHOPDESK_UPLOAD_DIR"]), config["SHOPDESK_MAX_UPLOAD_BYTES"])
     except UploadRejected as exc:
@@ -96,7 +112,7 @@ def upload_attachment() -> tuple[Response, int]:
             view = record_attachment(s, conversation_id=cid, customer_id=customer_id,
                                      stored_name=stored.stored_name, original_name=file.filename or "image",
                                      content_type=stored.content_type, size_bytes=stored.size_bytes,
-                                     sha256=stored.sha256)
+                                     sha256=stored.sha256, client_key=client_key)
     except Exception:
         (Path(config["SHOPDESK_UPLOAD_DIR"]) / stored.stored_name).unlink(missing_ok=True)
         raise

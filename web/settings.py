@@ -27,6 +27,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "SHOPDESK_UPLOAD_DIR": env.get("SHOPDESK_UPLOAD_DIR", str(PROJECT_ROOT / "var" / "uploads")),
         "SHOPDESK_MAX_UPLOAD_BYTES": int(env.get("SHOPDESK_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)),
         "SHOPDESK_MAX_ATTACHMENTS_PER_CONVERSATION": 20,
+        # Per client address across all its conversations (a new conversation does not reset it).
+        "SHOPDESK_MAX_ATTACHMENTS_PER_CLIENT": int(env.get("SHOPDESK_MAX_ATTACHMENTS_PER_CLIENT", "20")),
+        "SHOPDESK_ATTACHMENT_QUOTA_WINDOW_S": int(env.get("SHOPDESK_ATTACHMENT_QUOTA_WINDOW_S", str(24 * 3600))),
         "SHOPDESK_RASA_TIMEOUT_S": float(env.get("SHOPDESK_RASA_TIMEOUT_S", "5")),
         "SESSION_COOKIE_SECURE": env.get("SHOPDESK_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
     }

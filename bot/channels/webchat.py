@@ -12,10 +12,25 @@ variations keep working), fixing what the widget needs:
 - `session_request` awaits joining the room (python-socketio 5.x made `enter_room` a coroutine, which the
   built-in channel never awaits, so its replies reach nobody), and leaves the socket's previous room.
 Message metadata comes from `customData` (or `metadata`), e.g. the storefront's signed `customer_token`.
+
+Conversations cannot be taken over (issue 15):
+- `session_request` is `{"session_id": <32 hex>, "session_token": <store.tokens session token>}`. The socket
+  joins that conversation only when the token is valid, names exactly that id and the conversation was not
+  revoked (signed out of); otherwise the channel mints a fresh uuid4-hex id. Either way it then emits
+  `session_token` `{"session_id", "session_token"}` (a fresh token for the id to store and send next time)
+  followed by `session_confirm` with the id as a plain string (as Rasa's own channel does). A client whose
+  confirmed id differs from the one it asked for was refused and is in a new, empty conversation.
+- A message is processed only for the conversation its socket joined.
+- `metadata["shopdesk_client"]` is the connecting client's address (the socket's peer; X-Forwarded-For
+  only from SHOPDESK_TRUSTED_PROXIES), set server-side over anything the client sent under that key.
+- Origins are checked: browsers may connect only from SHOPDESK_ALLOWED_ORIGINS (comma-separated, `*` for
+  any); unset, no cross-origin page may connect. Clients that send no Origin (not browsers) are unaffected.
 """
 
 import asyncio
 import logging
+import os
+import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,10 +43,28 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.client_ip import client_address, trusted_proxies
+from bot.channels.revocations import RevocationList
+from store.tokens import SigningKeyMissing, issue_session_token, verify_session_token
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 5000
 MAX_ID_CHARS = 128
+CLIENT_KEY = "shopdesk_client"
+WIDGET_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def allowed_origins(value: str | None = None) -> list[str] | str | None:
+    """SHOPDESK_ALLOWED_ORIGINS as python-socketio's `cors_allowed_origins`: a list, "*", or None (none).
+
+    Never `[]`: python-socketio reads an empty list as "do not check origins at all".
+    """
+    raw = os.environ.get("SHOPDESK_ALLOWED_ORIGINS", "") if value is None else value
+    origins = [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+    if "*" in origins:
+        return "*"
+    return origins or None
 
 
 class RecentIds:
@@ -122,6 +155,7 @@ class WebChatInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.recent_ids = RecentIds()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.revocations = RevocationList()
 
     def get_output_channel(self) -> OutputChannel | None:
         return WebChatOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
@@ -133,12 +167,26 @@ class WebChatInput(SocketIOInput):
                 return value
         return {}
 
+    async def _resumable(self, requested: Any, token: Any) -> bool:
+        """May this client resume conversation `requested`? Only with a valid token naming it, if not revoked."""
+        if not isinstance(requested, str) or not WIDGET_ID.match(requested):
+            return False
+        try:
+            if verify_session_token(token) != requested:
+                return False
+        except SigningKeyMissing:
+            logger.error("SHOPDESK_SIGNING_KEY is not set: web-chat sessions cannot be resumed")
+            return False
+        return not await self.revocations.is_revoked(requested)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins())
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
         rooms: dict[str, str] = {}
+        clients: dict[str, str] = {}
+        proxies = trusted_proxies()
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -146,22 +194,34 @@ class WebChatInput(SocketIOInput):
 
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            request = environ.get("sanic.request")  # the driver's REMOTE_ADDR is a fixed 127.0.0.1
+            peer = getattr(request, "ip", "") or environ.get("REMOTE_ADDR", "")
+            clients[sid] = client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"), proxies)
             return True
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str) -> None:
             rooms.pop(sid, None)
+            clients.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: dict | None = None) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if _valid_id(requested) else uuid.uuid4().hex
+            data = data if isinstance(data, dict) else {}
+            requested = data.get("session_id")
+            resumed = await self._resumable(requested, data.get("session_token"))
+            session_id = requested if resumed else uuid.uuid4().hex
             if self.session_persistence:
                 previous = rooms.get(sid)
                 if previous and previous != session_id:
                     await sio.leave_room(sid, previous, namespace=namespace)
                 await sio.enter_room(sid, session_id, namespace=namespace)
                 rooms[sid] = session_id
+            try:
+                token: str | None = issue_session_token(session_id)
+            except SigningKeyMissing:
+                token = None
+            await sio.emit("session_token", {"session_id": session_id, "session_token": token}, room=sid,
+                           namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
@@ -169,7 +229,8 @@ class WebChatInput(SocketIOInput):
             if not isinstance(data, dict):
                 return {"status": "rejected", "error": "messages must be JSON objects"}
             text = data.get("message")
-            if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS \
+                    or not _encodable(text):
                 return {"status": "rejected", "error": f"message must be 1 to {MAX_MESSAGE_CHARS} characters"}
             sender_id = rooms.get(sid) if self.session_persistence else sid
             if self.session_persistence and data.get("session_id") and data["session_id"] != sender_id:
@@ -180,9 +241,10 @@ class WebChatInput(SocketIOInput):
             message_id = message_id if _valid_id(message_id) else uuid.uuid4().hex
             if not self.recent_ids.add(f"{sender_id}/{message_id}"):
                 return {"status": "duplicate", "message_id": message_id}
+            metadata = {**self._metadata(data), CLIENT_KEY: clients.get(sid, "unknown")}  # ours, not theirs
             message = UserMessage(
                 text, WebChatOutput(sio, self.bot_message_evt), sender_id, input_channel=self.name(),
-                message_id=message_id, metadata=self._metadata(data),
+                message_id=message_id, metadata=metadata,
             )
             task = asyncio.ensure_future(self._process(on_new_message, message))
             self._tasks.add(task)
@@ -201,3 +263,12 @@ class WebChatInput(SocketIOInput):
 
 def _valid_id(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and value.isprintable()
+
+
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (valid JSON, but no database can store it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -52,8 +52,9 @@ def desk(store_url: str) -> OrderDesk:
     return actions.desk.order_desk()
 
 
-def token_for(customer_id: int) -> str:
-    return issue_customer_token(customer_id, SIGNING_KEY)
+def token_for(customer_id: int, conversation_id: str = "conv-test") -> str:
+    """A customer token bound to `conversation_id` (make_tracker's default sender)."""
+    return issue_customer_token(customer_id, conversation_id, SIGNING_KEY)
 
 
 def make_tracker(

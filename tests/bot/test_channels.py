@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -19,11 +20,17 @@ import pytest
 import requests
 import socketio
 
+from bot.channels.client_ip import client_address, trusted_proxies
+from bot.channels.webchat import allowed_origins
 from bot.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
+from store.tokens import issue_session_token, verify_session_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-0123456789abcdef"
 REST_TOKEN = "rest-token-0123456789abcdef"
+SIGNING_KEY = "test-signing-key-0123456789abcdef"
+SHOP_ORIGIN = "http://shop.example"
+REVOKED = "feedfacefeedfacefeedfacefeedface"
 pytestmark = pytest.mark.slow
 
 
@@ -55,9 +62,25 @@ def callback_url():
     server.shutdown()
 
 
-def start_channel_server(*args: str) -> tuple[subprocess.Popen, str]:
+@pytest.fixture(scope="module")
+def webchat_env(tmp_path_factory) -> dict:
+    """What the web-chat channel reads: signing key, allowed origins, trusted proxies, and a store database
+    with one revoked conversation (the table as store/security.py defines it)."""
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("webchat") / "shop.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE revoked_conversations (conversation_id VARCHAR(255) PRIMARY KEY, "
+                   "revoked_at DATETIME NOT NULL)")
+        db.execute("INSERT INTO revoked_conversations VALUES (?, '2026-01-01 00:00:00')", (REVOKED,))
+    return {"SHOPDESK_SIGNING_KEY": SIGNING_KEY, "SHOPDESK_ALLOWED_ORIGINS": f"{SHOP_ORIGIN},http://localhost:1",
+            "SHOPDESK_TRUSTED_PROXIES": "127.0.0.1", "SHOPDESK_DATABASE_URL": f"sqlite:///{path}"}
+
+
+def start_channel_server(*args: str, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "tests/bot/channel_server.py"), "--port", str(port), "--secret", SECRET, *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -93,18 +116,19 @@ def replay_db(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(callback_url, replay_db):
+def server(callback_url, replay_db, webchat_env):
     process, base = start_channel_server("--callback-url", callback_url, "--rest-token", REST_TOKEN,
-                                         "--replay-db", replay_db)
+                                         "--replay-db", replay_db, extra_env=webchat_env)
     yield base
     stop(process)
 
 
 @pytest.fixture(scope="module")
-def second_server(replay_db):
+def second_server(replay_db, webchat_env):
     """Another process (another Rasa instance, or the same after a restart): same database, nothing in memory;
     its REST channel is the scale-out profile's."""
-    process, base = start_channel_server("--rest-token", REST_TOKEN, "--replay-db", replay_db, "--scaleout-rest")
+    process, base = start_channel_server("--rest-token", REST_TOKEN, "--replay-db", replay_db, "--scaleout-rest",
+                                         extra_env=webchat_env)
     yield base
     stop(process)
 
@@ -538,6 +562,10 @@ def test_replay_store_is_the_tracker_database_from_the_environment(tmp_path):
 # ---- the web chat (socket.io) channel ------------------------------------------------------------------------
 
 
+def session_token(session_id: str) -> str:
+    return issue_session_token(session_id, key=SIGNING_KEY)
+
+
 def test_webchat_acknowledges_dedupes_and_delivers_custom_payloads(server):
     async def scenario() -> dict:
         client = socketio.AsyncClient(reconnection=False)
@@ -552,11 +580,11 @@ def test_webchat_acknowledges_dedupes_and_delivers_custom_payloads(server):
         client.on("session_confirm", on_confirm)
         # polling: this python-socketio client's websocket transport needs a newer aiohttp than Rasa pins
         await client.connect(server, socketio_path="/socket.io", transports=["polling"])
-        session_id = unique("conv")
-        await client.emit("session_request", {"session_id": session_id})
+        session_id = uuid.uuid4().hex
+        await client.emit("session_request", {"session_id": session_id, "session_token": session_token(session_id)})
         await asyncio.wait_for(confirmed.wait(), 10)
         payload = {"message": "hello", "session_id": session_id, "message_id": "client-1",
-                   "customData": {"customer_token": "tok", "display_text": "Hello!"}}
+                   "customData": {"customer_token": "tok", "display_text": "Hello!", "shopdesk_client": "1.2.3.4"}}
         first_ack = await client.call("user_uttered", payload, timeout=10)
         second_ack = await client.call("user_uttered", payload, timeout=10)     # a re-send after a lost ack
         rich_ack = await client.call("user_uttered", {"message": "rich", "session_id": session_id,
@@ -586,8 +614,143 @@ def test_webchat_acknowledges_dedupes_and_delivers_custom_payloads(server):
     seen = [r for r in received(server) if r["sender"] == result["requested"]]
     assert [r["text"] for r in seen] == ["hello", "rich"]                     # the repeat was not processed
     assert seen[0]["message_id"] == "client-1"
-    assert seen[0]["metadata"] == {"customer_token": "tok", "display_text": "Hello!"}
+    # shopdesk_client is the channel's, never the client's (K3): here the test client's own address
+    assert seen[0]["metadata"] == {"customer_token": "tok", "display_text": "Hello!", "shopdesk_client": "127.0.0.1"}
     assert seen[0]["channel"] == "socketio"
+
+
+# ---- the web chat channel: nobody joins a conversation they were not given ----------------------------------
+
+
+class ChatClient:
+    """One socket.io client: what it was confirmed into, the tokens it was handed, the bot messages it saw."""
+
+    def __init__(self, headers: dict | None = None) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.headers = headers or {}
+        self.confirmed: list = []
+        self.tokens: list = []
+        self.bot: list = []
+        self.sio.on("session_confirm", lambda data: self.confirmed.append(data))
+        self.sio.on("session_token", lambda data: self.tokens.append(data))
+        self.sio.on("bot_uttered", lambda data: self.bot.append(data))
+
+    async def connect(self, base: str) -> None:
+        await self.sio.connect(base, socketio_path="/socket.io", transports=["polling"], headers=self.headers)
+
+    async def request(self, session_id, token=None) -> str:
+        count = len(self.confirmed)
+        await self.sio.emit("session_request", {"session_id": session_id, "session_token": token})
+        deadline = time.time() + 10
+        while len(self.confirmed) == count and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        return self.confirmed[-1]
+
+    async def say(self, text: str, session_id: str) -> dict:
+        return await self.sio.call("user_uttered", {"message": text, "session_id": session_id}, timeout=10)
+
+    async def close(self) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.sio.disconnect(), 1)
+
+
+def test_webchat_joins_a_conversation_only_with_its_session_token(server):
+    victim_id = uuid.uuid4().hex
+
+    async def scenario() -> dict:
+        victim, thief = ChatClient(), ChatClient()
+        await victim.connect(server)
+        await thief.connect(server)
+        joined = await victim.request(victim_id, session_token(victim_id))
+        other = uuid.uuid4().hex
+        forged = session_token(victim_id)[:-4] + "AAAA"
+        attempts = {
+            "absent": await thief.request(victim_id),
+            "forged": await thief.request(victim_id, forged),
+            "for another id": await thief.request(victim_id, session_token(other)),
+            "wrong key": await thief.request(victim_id, issue_session_token(victim_id, key="x" * 32)),
+            "not a token": await thief.request(victim_id, {"session_id": victim_id}),
+            "revoked": await thief.request(REVOKED, session_token(REVOKED)),
+            "not a widget id": await thief.request("rest:alice", session_token("rest:alice")),
+        }
+        thief_id = thief.confirmed[-1]
+        stolen = await thief.say("my orders please", victim_id)     # names the victim's conversation
+        own = await victim.say("hello", victim_id)
+        deadline = time.time() + 10
+        while time.time() < deadline and not victim.bot:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        resumed = ChatClient()                # the thief's own new conversation is resumable with its token
+        await resumed.connect(server)
+        again = await resumed.request(thief_id, thief.tokens[-1]["session_token"])
+        for client in (victim, thief, resumed):
+            await client.close()
+        return {"joined": joined, "attempts": attempts, "thief_id": thief_id, "stolen": stolen, "own": own,
+                "victim_bot": victim.bot, "thief_bot": thief.bot, "thief_tokens": thief.tokens, "again": again}
+
+    result = asyncio.run(scenario())
+    assert result["joined"] == victim_id
+    minted = list(result["attempts"].values())
+    assert victim_id not in minted and REVOKED not in minted and "rest:alice" not in minted
+    assert len(set(minted)) == len(minted) and all(len(m) == 32 for m in minted)
+    # every confirm came with a token for exactly the id confirmed, which the client can resume with
+    assert [verify_session_token(t["session_token"], key=SIGNING_KEY) for t in result["thief_tokens"]] == \
+        [t["session_id"] for t in result["thief_tokens"]] == minted
+    assert result["again"] == result["thief_id"]
+    assert result["stolen"]["status"] == "rejected"
+    assert result["own"]["status"] == "received"
+    assert result["victim_bot"] == [{"text": "echo: hello"}] and result["thief_bot"] == []
+    texts = {r["text"]: r["sender"] for r in received(server) if r["sender"] in (victim_id, result["thief_id"])}
+    assert texts == {"hello": victim_id}
+
+
+def test_webchat_checks_the_origin_of_browsers(server):
+    async def connect(origin: str | None) -> bool:
+        client = ChatClient({"Origin": origin} if origin else {})
+        try:
+            await client.connect(server)
+        except socketio.exceptions.ConnectionError:
+            return False
+        await client.close()
+        return True
+
+    async def scenario() -> dict:
+        return {origin: await connect(origin) for origin in (SHOP_ORIGIN, "http://evil.example", "null", None)}
+
+    assert asyncio.run(scenario()) == {SHOP_ORIGIN: True, "http://evil.example": False, "null": False, None: True}
+
+
+def test_webchat_client_address_comes_from_the_connection(server):
+    session_id = uuid.uuid4().hex
+
+    async def scenario() -> None:
+        client = ChatClient({"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})  # via our trusted 127.0.0.1
+        await client.connect(server)
+        await client.request(session_id, session_token(session_id))
+        await client.sio.call("user_uttered", {"message": "who am i", "session_id": session_id,
+                                               "customData": {"shopdesk_client": "10.0.0.1"}}, timeout=10)
+        await client.close()
+
+    asyncio.run(scenario())
+    (seen,) = [r for r in received(server) if r["sender"] == session_id]
+    assert seen["metadata"]["shopdesk_client"] == "198.51.100.7"
+
+
+def test_client_address_trusts_forwarded_for_only_from_trusted_proxies():
+    proxies = trusted_proxies("127.0.0.1, 10.0.0.0/8, not-an-address")
+    assert client_address("127.0.0.1", None, proxies) == "127.0.0.1"
+    assert client_address("198.51.100.1", "1.2.3.4", proxies) == "198.51.100.1"          # untrusted peer
+    assert client_address("127.0.0.1", "1.2.3.4, 10.1.1.1", proxies) == "1.2.3.4"         # two trusted hops
+    assert client_address("127.0.0.1", "6.6.6.6, 1.2.3.4", proxies) == "1.2.3.4"          # left part is the client's
+    assert client_address("127.0.0.1", "garbage", proxies) == "127.0.0.1"
+    assert client_address("::1", "1.2.3.4", trusted_proxies("")) == "::1"
+    assert client_address("127.0.0.1", "[2001:db8::1]:443", proxies) == "2001:db8::1"
+
+
+def test_allowed_origins_never_disable_the_check():
+    assert allowed_origins("") is None                       # none: python-socketio's [] would mean "any"
+    assert allowed_origins(" http://a.example/ , http://b.example") == ["http://a.example", "http://b.example"]
+    assert allowed_origins("*") == "*"
 
 
 # ---- documentation ----------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_context_from_a_signed_token_in_the_messages(client, agents, desk, fake_
     customer_id, number = seeded_customer(store_url)
     handoff = conversation(fake_rasa, desk, "token-conv")
     fake_rasa.trackers["token-conv"].append(user_event("hello?", "greet", metadata={
-        "customer_token": issue_customer_token(customer_id, SIGNING_KEY)}))
+        "customer_token": issue_customer_token(customer_id, "token-conv", SIGNING_KEY)}))
     fake_rasa.trackers["token-conv"].append(user_event("hi", "greet", metadata={"customer_token": "forged"}))
     login(client)
     html = customer_panel(client.get(f"/conversations/{handoff.id}").get_data(as_text=True))

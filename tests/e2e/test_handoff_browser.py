@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from runtime.processes import ProcessGroup, ServerProcess, free_port
+from runtime.processes import ProcessGroup, ServerProcess
 from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig
 from tests.e2e.handoff_support import AGENT_PASSWORD, create_agent, handoff_stack, start_console  # noqa: F401
 from tests.e2e.test_widget_browser import (  # the widget engineer's browser and widget helpers
@@ -50,7 +50,7 @@ def servers(handoff_stack: StackConfig, tmp_path_factory: pytest.TempPathFactory
 
     vendor()
     env, logs = handoff_stack.env(), tmp_path_factory.mktemp("handoff-web")
-    port = free_port()
+    port = handoff_stack.web_port  # the origin Rasa's socket.io channel accepts (SHOPDESK_ALLOWED_ORIGINS)
     web = ServerProcess(
         name="web app", command=[str(APP_PYTHON), "-m", "web", "--port", str(port)],
         health_url=f"http://127.0.0.1:{port}/favicon.ico", cwd=PROJECT_ROOT, log_path=logs / "web.log",

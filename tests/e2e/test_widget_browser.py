@@ -25,7 +25,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from runtime.processes import ProcessGroup, ServerProcess, free_port
+from runtime.processes import ProcessGroup, ServerProcess
 from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig, shopdesk_servers
 from store.attachments import Attachment
 from store.db import make_engine
@@ -86,13 +86,15 @@ def chat_stack(request: pytest.FixtureRequest, demo_store_url: str,
         yield config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_app(chat_stack: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
+    """On the stack's web port: the only origin (besides localhost) whose pages Rasa's socket.io accepts.
+    Module-scoped, so other modules' web apps can take that port after this one."""
     from web.vendor import vendor
 
     vendor()  # the socket.io client, from the npm registry once (no-op when already there)
     env = chat_stack.env()
-    port = free_port()
+    port = chat_stack.web_port
     var = tmp_path_factory.mktemp("web")
     server = ServerProcess(
         name="web app", command=[str(APP_PYTHON), "-m", "web", "--port", str(port)],
@@ -344,6 +346,27 @@ def test_messages_written_offline_are_sent_once_after_reconnecting(page: Any, we
     assert page.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.conversation_id)") == new_cid
 
 
+def test_widget_follows_the_cookie_when_its_conversation_was_signed_out_of(page: Any, web_app: WebApp) -> None:
+    """Signed out in another tab: the server refuses the old conversation's token, the widget asks the web app
+    again and joins the cookie's new conversation (and can chat there)."""
+    page.goto(web_app.url)
+    open_widget(page)
+    old = conversation_id(page)
+    page.evaluate("""async () => {
+        const session = await (await fetch('/api/session')).json();
+        await fetch('/signout', {method: 'POST', body: new URLSearchParams({csrf_token: session.csrf_token})});
+    }""")
+    page.evaluate("window.ShopDesk.disconnect()")
+    page.evaluate("window.ShopDesk.reconnect()")
+    wait_online(page)
+    new = conversation_id(page)
+    assert new != old
+    assert page.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.conversation_id)") == new
+    say(page, "hello")
+    wait_for_bot_text(page, r"\S")
+    assert page.get_attribute("#shopdesk-widget", "data-conversation-id") == new
+
+
 def test_html_in_user_and_bot_messages_is_shown_as_text(page: Any, web_app: WebApp) -> None:
     page.goto(web_app.url)
     open_widget(page)
@@ -432,7 +455,7 @@ def test_signed_webhook_on_the_real_stack(chat_stack: StackConfig, demo_store_ur
                    "X-ShopDesk-Signature": f"v1={digest}"}
         return requests.post(url, data=body, headers=headers, timeout=60)
 
-    token = issue_customer_token(shopper.id, env["SHOPDESK_SIGNING_KEY"])
+    token = issue_customer_token(shopper.id, f"webhook:{sender}", env["SHOPDESK_SIGNING_KEY"])  # its conversation
     greeting = post({"sender": sender, "message": "hello", "customer_token": token, "reply": "sync"})
     assert greeting.status_code == 200, greeting.text
     text = "\n".join(m.get("text", "") for m in greeting.json()["messages"])

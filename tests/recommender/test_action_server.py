@@ -73,7 +73,7 @@ def call(url: str, action: str, text: str, intent: str, entities: list[dict] | N
 
 
 def test_signed_in_customer_gets_product_cards_over_http(action_server: str) -> None:
-    token = issue_customer_token(20001, SIGNING_KEY)
+    token = issue_customer_token(20001, "web-1", SIGNING_KEY)  # call()'s sender
     reply = call(action_server, "action_recommend_products", "what would you recommend?", "recommend_product",
                  metadata={"customer_token": token})
     (message,) = reply["responses"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,15 +24,23 @@ POPULAR_REASONS = {POPULAR_NOW, BESTSELLER}
 
 
 @pytest.fixture(autouse=True)
-def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+def signing_key(monkeypatch: pytest.MonkeyPatch, store_engine) -> Iterator[None]:
+    """The signing key, and the store database (actions check it for revoked conversations)."""
+    import store.db
+
     monkeypatch.setenv("SHOPDESK_SIGNING_KEY", SIGNING_KEY)
+    monkeypatch.setenv("SHOPDESK_DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
+    store.db.default_engine.cache_clear()
+    yield
+    store.db.default_engine().dispose()
+    store.db.default_engine.cache_clear()
 
 
 def tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None, customer: int | None = None,
             token: str | None = None) -> Tracker:
     metadata = {}
     if customer is not None:
-        metadata["customer_token"] = issue_customer_token(customer, SIGNING_KEY)
+        metadata["customer_token"] = issue_customer_token(customer, "conversation-1", SIGNING_KEY)
     if token is not None:
         metadata["customer_token"] = token
     message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities or [],

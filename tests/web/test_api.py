@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from store.attachments import Attachment, open_return_request_id
 from store.db import make_engine
-from store.tokens import verify_customer_token
+from store.security import is_revoked, throttle_key
+from store.tokens import verify_customer_token, verify_session_token
 from tests.web.conftest import RASA_TOKEN, SIGNING_KEY, csrf, sign_in
 from web.catalog import demo_shoppers
 from web.transcript import transcript
@@ -43,9 +44,17 @@ def test_anonymous_session_has_a_conversation_but_no_customer_token(client):
 def test_signed_in_session_carries_a_verifiable_customer_token(client):
     customer_id = sign_in(client, 0)
     body = client.get("/api/session").get_json()
+    cid = body["conversation_id"]
     assert body["customer"]["name"]
-    assert verify_customer_token(body["customer_token"], key=SIGNING_KEY) == customer_id
-    assert verify_customer_token(body["customer_token"], key="another-key-0123456789") is None
+    assert verify_customer_token(body["customer_token"], cid, key=SIGNING_KEY) == customer_id
+    assert verify_customer_token(body["customer_token"], cid, key="another-key-0123456789") is None
+    assert verify_customer_token(body["customer_token"], "0" * 32, key=SIGNING_KEY) is None  # other chats
+
+
+def test_session_token_names_the_cookie_conversation(client):
+    body = client.get("/api/session").get_json()
+    assert verify_session_token(body["session_token"], key=SIGNING_KEY) == body["conversation_id"]
+    assert verify_session_token(body["session_token"], key="another-key-0123456789") is None
 
 
 def test_new_conversation_needs_csrf_and_replaces_the_id(client):
@@ -53,8 +62,31 @@ def test_new_conversation_needs_csrf_and_replaces_the_id(client):
     assert client.post("/api/conversations").status_code == 403
     response = client.post("/api/conversations", headers={"X-ShopDesk-CSRF": csrf(client)})
     assert response.status_code == 201
-    assert response.get_json()["conversation_id"] != first
-    assert client.get("/api/session").get_json()["conversation_id"] == response.get_json()["conversation_id"]
+    new = response.get_json()
+    assert new["conversation_id"] != first
+    assert verify_session_token(new["session_token"], key=SIGNING_KEY) == new["conversation_id"]
+    assert new["customer_token"] is None
+    assert client.get("/api/session").get_json()["conversation_id"] == new["conversation_id"]
+
+
+def test_new_conversation_of_a_shopper_gets_a_token_for_the_new_id(client):
+    customer_id = sign_in(client, 0)
+    new = client.post("/api/conversations", headers={"X-ShopDesk-CSRF": csrf(client)}).get_json()
+    assert verify_customer_token(new["customer_token"], new["conversation_id"], key=SIGNING_KEY) == customer_id
+
+
+def test_a_copied_cookie_of_a_revoked_conversation_starts_afresh(client, store_url):
+    sign_in(client, 0)
+    old = client.get("/api/session").get_json()["conversation_id"]
+    cookie = client.get_cookie("shopdesk_session").value
+    client.post("/signout", data={"csrf_token": csrf(client)})
+    with Session(make_engine(store_url)) as s:
+        assert is_revoked(s, old)
+    replay = client.application.test_client()
+    replay.set_cookie("shopdesk_session", cookie)
+    body = replay.get("/api/session").get_json()
+    assert body["conversation_id"] != old and body["customer"] is not None   # still signed in, new chat
+    assert verify_customer_token(body["customer_token"], old, key=SIGNING_KEY) is None
 
 
 # ---- history ------------------------------------------------------------------------------------------------
@@ -192,6 +224,22 @@ def test_attachments_per_conversation_are_limited(app, client):
     app.config["SHOPDESK_MAX_ATTACHMENTS_PER_CONVERSATION"] = 2
     token = csrf(client)
     assert [upload(client, PNG, token=token).status_code for _ in range(3)] == [201, 201, 429]
+
+
+def test_attachments_per_client_are_limited_across_conversations(app, client, store_url):
+    app.config["SHOPDESK_MAX_ATTACHMENTS_PER_CLIENT"] = 3
+    statuses = []
+    for _ in range(4):   # a new conversation each time: the per-conversation cap never applies
+        client.post("/api/conversations", headers={"X-ShopDesk-CSRF": csrf(client)})
+        statuses.append(upload(client, PNG))
+    assert [r.status_code for r in statuses] == [201, 201, 201, 429]
+    assert "most images allowed" in statuses[-1].get_json()["error"]
+    with Session(make_engine(store_url)) as s:
+        keys = s.scalars(select(Attachment.client_key)).all()
+    assert keys == [throttle_key("client", "127.0.0.1")] * 3      # the quota's key, no address stored
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert upload(other, PNG).status_code == 201                     # another client has its own quota
 
 
 def test_upload_urls_cannot_escape_the_upload_folder(client):

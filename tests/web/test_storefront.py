@@ -78,6 +78,24 @@ def test_sign_out_ends_the_conversation(client):
     after = client.get("/api/session").get_json()
     assert after["customer"] is None and after["customer_token"] is None
     assert after["conversation_id"] != before
+    from store.security import is_revoked
+    from web.store_access import store_session
+
+    with client.application.app_context(), store_session() as s:
+        assert is_revoked(s, before) and not is_revoked(s, after["conversation_id"])
+
+
+def test_switching_shopper_revokes_the_old_conversation(client):
+    from store.security import is_revoked
+    from web.store_access import store_session
+
+    sign_in(client, 0)
+    before = client.get("/api/session").get_json()["conversation_id"]
+    sign_in(client, 1)
+    after = client.get("/api/session").get_json()["conversation_id"]
+    assert after != before
+    with client.application.app_context(), store_session() as s:
+        assert is_revoked(s, before)
 
 
 def test_switching_shopper_starts_a_new_conversation(client):

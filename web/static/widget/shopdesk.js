@@ -7,6 +7,11 @@
  * transcript restored from the server after each (re)connection is the source of truth, so nothing is lost
  * or shown twice. Bot and user text is only ever put in the page with textContent (safe Markdown subset).
  *
+ * The conversation belongs to this browser's session cookie: /api/session gives its id and a signed
+ * session token, and socket.io's session_request sends both ({session_id, session_token}); without a valid
+ * token the server puts the socket in a new conversation (its session_confirm names another id), and the
+ * widget then asks the web app again once before giving up.
+ *
  * data-* options: data-server, data-socket-url, data-socket-path, data-title, data-subtitle, data-avatar,
  * data-position (right|left), data-lang (en|zh|auto), data-open (true), data-primary-color,
  * data-primary-text-color, data-background-color, data-bot-bubble-color, data-user-bubble-color,
@@ -119,6 +124,7 @@
     attempt: 0,
     syncing: false,
     syncBuffer: [],
+    refusals: 0,                        // session_requests the server refused in a row
     socket: null,
     typingTimer: null,
     isOpen: false
@@ -693,7 +699,13 @@
     state.syncing = true;
     state.syncBuffer = [];
     return api("/api/history").then(function (body) {
-      if (body.conversation_id && body.conversation_id !== state.conversationId) adoptConversation(body.conversation_id);
+      if (body.conversation_id && body.conversation_id !== state.conversationId) {
+        // The cookie moved on (e.g. signed out in another tab): join its conversation instead.
+        adoptConversation(body.conversation_id);
+        setConnection("connecting");       // nothing is sent until the server confirms the new conversation
+        rejoin();
+        return null;
+      }
       log.textContent = "";
       var known = {};
       var botSignatures = [];
@@ -746,6 +758,10 @@
     return api("/api/conversations", { method: "POST" }).then(function (body) {
       state.outbox = state.outbox.filter(function (i) { return i.cid !== state.conversationId; });
       persistOutbox();
+      if (state.session) {
+        state.session.session_token = body.session_token;
+        state.session.customer_token = body.customer_token;
+      }
       adoptConversation(body.conversation_id);
       log.textContent = "";
       showTyping(false);
@@ -815,11 +831,17 @@
     socket.on("connect", function () {
       state.attempt = 0;
       setConnection("connecting");
-      socket.emit("session_request", { session_id: state.conversationId });
+      requestSession();
+    });
+    socket.on("session_token", function (data) {
+      if (data && data.session_id === state.conversationId && data.session_token && state.session) {
+        state.session.session_token = data.session_token;    // a fresh one for the next reconnect
+      }
     });
     socket.on("session_confirm", function (sessionId) {
       var id = typeof sessionId === "string" ? sessionId : sessionId && sessionId.session_id;
-      if (id && id !== state.conversationId) return;   // a stale confirm from before "new conversation"
+      if (id && id !== state.conversationId) { refused(); return; }
+      state.refusals = 0;
       clearAlert();
       setConnection("online");
       syncHistory();
@@ -838,6 +860,36 @@
       state.attempt = n;
       if (state.connection !== "offline") setConnection(n >= 3 ? "unreachable" : "reconnecting");
     });
+  }
+
+  function requestSession() {
+    if (!state.socket) return;
+    state.socket.emit("session_request", { session_id: state.conversationId,
+      session_token: state.session ? state.session.session_token : null });
+  }
+
+  // The server did not let this socket into our conversation (token expired or the conversation was
+  // signed out of): ask the web app which conversation this browser holds now, with a fresh token, once.
+  function refused() {
+    state.refusals += 1;
+    if (state.refusals > 1) {
+      setConnection("unreachable");
+      showAlert(t("unreachable"), { label: t("retry"), run: function () { location.reload(); } });
+      return;
+    }
+    rejoin();
+  }
+
+  function rejoin() {
+    return api("/api/session").then(function (session) {
+      state.session = session;
+      if (session.conversation_id !== state.conversationId) {
+        adoptConversation(session.conversation_id);
+        log.textContent = "";
+      }
+      host.setAttribute("data-conversation-id", state.conversationId);
+      requestSession();
+    }, function (error) { showAlert(error.message); });
   }
 
   window.addEventListener("offline", function () { setConnection("offline"); });
