@@ -72,6 +72,12 @@ class Accounting:
             self.examples.append(text)
 
 
+def short(value: Any, limit: int = 60) -> str:
+    """A conversation id or text for a report line (senders can be 100k characters long)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…({len(str(value))} chars)"
+
+
 def stored_text(text: Any) -> str | None:
     return text.strip() if isinstance(text, str) else None
 
@@ -119,11 +125,11 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
             if event.sender not in r.conversations:
                 if r.victim and event.sender == r.victim:
                     acc.takeovers += 1
-                    acc.note(f"takeover: {r.channel} {r.kind} {mid} stored in victim {event.sender!r}")
+                    acc.note(f"takeover: {r.channel} {r.kind} {mid} stored in victim {short(event.sender)}")
                 else:
                     acc.misrouted += 1
-                    acc.note(f"misrouted: {r.channel} {r.kind} {mid} stored in {event.sender!r}, "
-                             f"sent to {r.conversations[0]!r}")
+                    acc.note(f"misrouted: {r.channel} {r.kind} {mid} stored in {short(event.sender)}, "
+                             f"sent to {short(r.conversations[0])}")
             elif event.sender != r.conversations[0]:
                 acc.off_contract_id += 1
             if r.text is not None and event.text != r.text and seen_mids[mid] == 1:
@@ -131,7 +137,7 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
         elif mid and mid in rejected_mids:
             r = rejected_mids[mid]
             acc.rejected_stored += 1
-            acc.note(f"refused but stored: {r.channel} {r.kind} ({r.status}) {mid} in {event.sender!r}")
+            acc.note(f"refused but stored: {r.channel} {r.kind} ({r.status}) {mid} in {short(event.sender)}")
             if r.victim and event.sender == r.victim:
                 acc.takeovers += 1
         elif mid and mid in unknown_mids:
@@ -139,20 +145,20 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
         elif victims[(event.sender, event.text)] > 0:
             victims[(event.sender, event.text)] -= 1
             acc.takeovers += 1
-            acc.note(f"takeover: a message sent elsewhere stored in {event.sender!r}: {str(event.text)[:60]!r}")
+            acc.note(f"takeover: a message sent elsewhere stored in {short(event.sender)}: {str(event.text)[:60]!r}")
         elif event.sender in home:
             if event.sender != home[event.sender]:
                 acc.off_contract_id += 1
             remaining[home[event.sender]].append(event)
         elif private or tag in event.sender or (mid and tag in mid):
             acc.unattributed += 1
-            acc.note(f"stored but never accepted: {event.sender[:80]!r} {str(event.text)[:60]!r}")
+            acc.note(f"stored but never accepted: {short(event.sender)} {str(event.text)[:60]!r}")
         else:
             acc.other_traffic += 1
     for mid, r in accepted_mids.items():
         if seen_mids[mid] == 0:
             acc.lost += 1
-            acc.note(f"lost: {r.channel} {r.kind} {mid} acknowledged {r.status}, not in {r.conversations[0]!r}")
+            acc.note(f"lost: {r.channel} {r.kind} {mid} acknowledged {r.status}, not in {short(r.conversations[0])}")
         elif seen_mids[mid] > 1:
             acc.duplicated += seen_mids[mid] - 1
             acc.note(f"duplicated: {r.channel} {r.kind} {mid} stored {seen_mids[mid]} times")
@@ -171,7 +177,7 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
             if rejected_texts[group][text] > 0:
                 rejected_texts[group][text] -= 1
                 acc.rejected_stored += 1
-                acc.note(f"refused but stored: {group!r} {str(text)[:60]!r}")
+                acc.note(f"refused but stored: {short(group)} {str(text)[:60]!r}")
             elif unknown_texts[group][text] > 0:
                 unknown_texts[group][text] -= 1
                 acc.stored_after_error += 1
@@ -182,10 +188,10 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
         acc.stored_once += altered
         acc.lost += missing - altered
         if missing - altered:
-            acc.note(f"lost: {missing - altered} accepted message(s) of {group!r} not stored")
+            acc.note(f"lost: {missing - altered} accepted message(s) of {short(group)} not stored")
         if len(left) - altered:
             acc.unattributed += len(left) - altered
-            acc.note(f"stored but never accepted: {len(left) - altered} in {group!r}, e.g. {str(left[0])[:60]!r}")
+            acc.note(f"stored but never accepted: {len(left) - altered} in {short(group)}, e.g. {str(left[0])[:60]!r}")
     return acc
 
 

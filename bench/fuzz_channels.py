@@ -45,6 +45,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -82,6 +83,7 @@ from bench.fuzz_plan import CHANNELS, Planner, Script, Step, json_bytes
 REST_PATH = "/webhooks/shopdesk_rest/webhook"
 WEBHOOK_PATH = "/webhooks/shopdesk_webhook/webhook"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+SECRET_NAMES = ("SHOPDESK_REST_TOKEN", "SHOPDESK_WEBHOOK_SECRET", "RASA_AUTH_TOKEN")  # .env, or the environment
 
 
 # ---- sending --------------------------------------------------------------------------------------------------
@@ -171,6 +173,8 @@ def http_outcome(channel: str, status: int, payload: bytes) -> tuple[str, str]:
             reply = {}
         if isinstance(reply, dict) and reply.get("status") == "duplicate":
             return "duplicate", "200 duplicate"
+    if channel == "rest" and status == 200 and payload.strip() == b"[]":
+        return "accepted", "200 []"  # no bot message: a paused (handed-over) conversation, or a swallowed error
     if 200 <= status < 300:
         return "accepted", str(status)
     return "rejected", str(status)
@@ -193,6 +197,7 @@ class Runner:
         self.total = total
         self.bar: Any = None
         self.bad: Counter[str] = Counter()
+        self.interrupted = False
         self.tag = tag
 
     # -- bookkeeping --
@@ -207,6 +212,17 @@ class Runner:
                 self.bad[result.outcome] += 1
                 self.bar.set_postfix(dict(self.bad), refresh=False)
 
+    def interrupt(self) -> None:
+        """Stop sending (what is in flight finishes, then the audit runs); a second interrupt exits at once."""
+        if self.interrupted:  # cancel everything: main()'s finally still stops the private stack
+            for task in asyncio.all_tasks():
+                task.cancel()
+            return
+        self.interrupted = True
+        self.deadline = 0.0
+        print("\ninterrupted: finishing the requests in flight, then auditing (interrupt again to quit)",
+              file=sys.stderr)
+
     def past_deadline(self) -> bool:
         if time.monotonic() > self.deadline:
             self.stopped_early = True
@@ -220,7 +236,7 @@ class Runner:
         queue: asyncio.Queue[Script] = asyncio.Queue()
         for script in scripts:
             queue.put_nowait(script)
-        connector = aiohttp.TCPConnector(limit=self.concurrency * 2)
+        connector = aiohttp.TCPConnector(limit=self.concurrency * 3)  # a websocket each, plus HTTP calls
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         self.bar = tqdm(total=self.total, unit="msg", smoothing=0.05, dynamic_ncols=True)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout,
@@ -286,7 +302,7 @@ class Runner:
         except aiohttp.ClientError as error:
             return Result(outcome="transport", status=type(error).__name__, detail=str(error)[:120], **base)
         outcome, label = http_outcome(step.channel, status, payload)
-        detail = payload[:160].decode("utf-8", "replace") if outcome == "error" else ""
+        detail = " ".join(payload[:200].decode("utf-8", "replace").split()) if outcome == "error" else ""
         return Result(outcome=outcome, status=label, latency_s=time.monotonic() - t0, detail=detail, **base)
 
     # -- webhook --
@@ -359,7 +375,8 @@ class Runner:
             cid, token = None, None
         origin = "http://evil.example" if mode == "bad_origin" else self.target.origin
 
-        client = socketio.AsyncClient(reconnection=False, request_timeout=self.timeout_s)
+        client = socketio.AsyncClient(reconnection=False, request_timeout=self.timeout_s, http_session=self.http,
+                                      handle_sigint=False)
         confirms: asyncio.Queue[Any] = asyncio.Queue()
         replies: asyncio.Queue[float] = asyncio.Queue()
         client.on("session_confirm", lambda *data: confirms.put_nowait(data[0] if data else None))
@@ -421,8 +438,10 @@ class Runner:
                 except socketio.exceptions.TimeoutError:
                     self.record(Result(outcome="timeout", status="ack_timeout", **base))
                     continue
-                except Exception as error:
-                    self.record(Result(outcome="transport", status=f"emit_failed:{type(error).__name__}", **base))
+                except Exception as error:  # the server dropped the socket: a refusal, unless the step was valid
+                    refused = mode not in ("valid", "garbage_request") or step.expect == REJECT
+                    self.record(Result(outcome="rejected" if refused else "transport",
+                                       status=f"emit_failed:{type(error).__name__}", **base))
                     continue
                 self.ack_latency.append(time.monotonic() - t0)
                 status = ack.get("status") if isinstance(ack, dict) else None
@@ -609,7 +628,7 @@ def summarise(results: Sequence[Result], acc: Accounting | None, processes: list
              acc.exactly_once and acc.stored_once == acc.accepted),
             ("  lost / duplicated / misrouted", f"{acc.lost} / {acc.duplicated} / {acc.misrouted}", "0 / 0 / 0",
              acc.exactly_once),
-            ("refused messages stored", acc.rejected_stored + acc.unattributed, "0",
+            ("refused or unexplained messages stored", acc.rejected_stored + acc.unattributed, "0",
              acc.rejected_stored + acc.unattributed == 0),
             ("writes into another's conversation", acc.takeovers, "0", acc.takeovers == 0),
             ("stored under a non-K1 conversation id", acc.off_contract_id, "0", acc.off_contract_id == 0),
@@ -622,7 +641,7 @@ def summarise(results: Sequence[Result], acc: Accounting | None, processes: list
     ]
     return {
         "sent": len(results), "requested": requested, "elapsed_s": round(elapsed_s, 1),
-        "stopped_at_max_seconds": runner.stopped_early,
+        "stopped_at_max_seconds": runner.stopped_early and not runner.interrupted, "interrupted": runner.interrupted,
         "sent_by_channel_and_kind": {c: dict(k) for c, k in by_kind.items()},
         "status_histogram": {c: dict(s.most_common()) for c, s in statuses.items()},
         "outcomes": dict(outcomes), "latency_accepted": latency,
@@ -641,7 +660,8 @@ def _ms(seconds: float | None) -> float | None:
 
 def print_report(summary: dict[str, Any]) -> None:
     print(f"\nsent {summary['sent']} of {summary['requested']} in {summary['elapsed_s']} s"
-          + (" (stopped at --max-seconds)" if summary["stopped_at_max_seconds"] else ""))
+          + (" (stopped at --max-seconds)" if summary["stopped_at_max_seconds"] else "")
+          + (" (interrupted)" if summary["interrupted"] else ""))
     print("\nsent per channel and kind")
     for channel, kinds in summary["sent_by_channel_and_kind"].items():
         print(f"  {channel:<9} " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
@@ -717,9 +737,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`/kill still stops the private stack
     from runtime.stack import project_env
 
-    env = project_env()
+    env = {**project_env(), **{k: v for k, v in os.environ.items() if k in SECRET_NAMES}}
     rng = random.Random(args.seed)
     tag = f"fz{secrets.token_hex(3)}"
     planner = Planner(rng, tag)
@@ -731,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scripts = [s for s in scripts if s.steps]
     total = sum(len(s.steps) for s in scripts)
 
-    work = Path(tempfile.mkdtemp(prefix="shopdesk-fuzz-"))
+    work: Path | None = None
     group = None
     watched: list[Watched] = []
     try:
@@ -748,6 +769,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from runtime.stack import shopdesk_stack
 
+            work = Path(tempfile.mkdtemp(prefix="shopdesk-fuzz-"))
             print(f"starting a private stack in {work} (seeding, ingesting, loading the model: a few minutes)")
             config = prepare_private_stack(args, work)
             group = shopdesk_stack(config, with_web=True)
@@ -776,6 +798,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         async def drive() -> None:
             stop = asyncio.Event()
             watcher = asyncio.ensure_future(watch_processes(watched, t0, stop))
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):  # first signal: stop sending, still audit and report
+                loop.add_signal_handler(signum, runner.interrupt)
             try:
                 await runner.run(scripts)
             finally:
@@ -814,9 +839,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if group is not None:
             group.stop()
-        if args.keep or group is None:
-            print(f"work directory: {work}")
-        else:
+        if work is not None and args.keep:
+            print(f"work directory (logs, databases): {work}")
+        elif work is not None:
             import shutil
 
             shutil.rmtree(work, ignore_errors=True)

@@ -255,10 +255,16 @@ class Planner:
         headers: dict[str, str] = {}
         roll = self.rng.random()
         if roll < 0.15:
-            body["metadata"] = {"customer_token": self.rng.choice(["", "garbage", "a.b.c", "x" * 5000]),
-                                "shopdesk_client": "10.0.0.1", "display_text": "<b>agent sees this</b>"}
+            token = self.rng.choice(["", "garbage", "a.b.c", "x" * 5000])
+            body["metadata"] = {"customer_token": token, "shopdesk_client": "10.0.0.1",
+                                "display_text": "<b>agent sees this</b>"}
+            if len(token) > 4096 and expect == ACCEPT:  # a channel may bound metadata too
+                expect = EITHER
         elif roll < 0.25:
-            headers["X-ShopDesk-Client"] = self.rng.choice(["203.0.113.7", "", "x" * 500, "::1"])
+            client = self.rng.choice(["203.0.113.7", "", "x" * 500, "::1"])
+            headers["X-ShopDesk-Client"] = client
+            if client in ("", "x" * 500) and expect == ACCEPT:  # K3 leaves odd header values to the channel
+                expect = EITHER
         if self.rng.random() < 0.03:
             body["input_channel"] = self.rng.choice(["socketio", "shopdesk_webhook", "rest", 5])
             expect = EITHER if expect == ACCEPT else expect
@@ -282,12 +288,10 @@ class Planner:
 
     def rest_cross_channel(self, webhook_senders: Sequence[str]) -> Script:
         """A REST sender that names a conversation of another channel (K1: prefixes are reserved)."""
-        kind = self.rng.choice(["webhook", "socketio", "rest_prefix"])
+        kind = self.rng.choice(["webhook", "socketio"])
         text = f"{plain(self.rng)} {self.next_id('t')}"  # unique: found again wherever it lands
         if kind == "webhook" and webhook_senders:
             victim = f"webhook:{self.rng.choice(webhook_senders)}"
-        elif kind == "rest_prefix":
-            victim = f"rest:{self.next_id('r')}"
         else:
             kind, victim = "socketio", ""
         step = Step("rest", f"cross_channel:{kind}", EITHER, text=text, sender=victim,
@@ -417,7 +421,7 @@ class Planner:
         carried_mid = obj.get("message_id") if isinstance(obj, dict) else None
         step = Step("webhook", f"malformed:{name}", expect, text=carried if isinstance(carried, str) else None,
                     message_id=carried_mid if isinstance(carried_mid, str) else None, obj=obj, raw=raw,
-                    encoding=encoding, sender=sender)
+                    encoding=encoding, sender=obj.get("sender") if isinstance(obj, dict) else sender)
         return Script("webhook", "malformed", [step], sender=sender)
 
     # -- socket.io --

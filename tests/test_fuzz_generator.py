@@ -116,7 +116,8 @@ def test_webhook_headers_sign_like_the_channel_and_break_only_what_they_say() ->
 
 
 def test_http_answers_are_classified() -> None:
-    assert http_outcome("rest", 200, b"[]") == ("accepted", "200")
+    assert http_outcome("rest", 200, b"[]") == ("accepted", "200 []")
+    assert http_outcome("rest", 200, b"[{\"text\": \"hi\"}]") == ("accepted", "200")
     assert http_outcome("rest", 400, b"{}") == ("rejected", "400")
     assert http_outcome("rest", 500, b"") == ("error", "500")
     assert http_outcome("webhook", 200, b'{"status": "duplicate"}') == ("duplicate", "200 duplicate")
