@@ -78,7 +78,7 @@ from bench.fuzz_audit import (
     wait_until_quiet,
     watch_processes,
 )
-from bench.fuzz_plan import CHANNELS, Planner, Script, Step, json_bytes
+from bench.fuzz_plan import CHANNELS, REJECT, Planner, Script, Step, json_bytes
 
 REST_PATH = "/webhooks/shopdesk_rest/webhook"
 WEBHOOK_PATH = "/webhooks/shopdesk_webhook/webhook"
