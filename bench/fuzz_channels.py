@@ -182,7 +182,7 @@ def http_outcome(channel: str, status: int, payload: bytes) -> tuple[str, str]:
 
 class Runner:
     def __init__(self, target: Target, concurrency: int, timeout_s: float, reply_timeout_s: float,
-                 deadline: float, total: int, tag: str = "fz") -> None:
+                 deadline: float, total: int, tag: str = "fz", seed: int = 0) -> None:
         self.target = target
         self.concurrency = concurrency
         self.timeout_s = timeout_s
@@ -198,6 +198,7 @@ class Runner:
         self.bar: Any = None
         self.bad: Counter[str] = Counter()
         self.interrupted = False
+        self.rng = random.Random(seed)
         self.tag = tag
 
     # -- bookkeeping --
@@ -237,7 +238,9 @@ class Runner:
         for script in scripts:
             queue.put_nowait(script)
         connector = aiohttp.TCPConnector(limit=self.concurrency * 3)  # a websocket each, plus HTTP calls
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        # no session-wide total: the widget's websockets share this session and live longer than one request
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+        self.request_timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         self.bar = tqdm(total=self.total, unit="msg", smoothing=0.05, dynamic_ncols=True)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                          cookie_jar=aiohttp.DummyCookieJar()) as http:
@@ -294,7 +297,7 @@ class Runner:
                 "message_id": step.message_id if isinstance(step.message_id, str) else None,
                 "text": stored_text(step.text)}
         try:
-            async with self.http.post(url, data=body, headers=headers) as response:
+            async with self.http.post(url, data=body, headers=headers, timeout=self.request_timeout) as response:
                 payload = await response.read()
                 status = response.status
         except asyncio.TimeoutError:
@@ -317,7 +320,8 @@ class Runner:
             else:
                 body = body_of(step)
                 headers = webhook_headers(self.target.webhook_secret, body, step.auth)
-            last = (body, headers)
+            if step.kind.startswith("valid:"):  # what a replay repeats (the plan's "previous" valid message)
+                last = (body, headers)
             result = await self.post(step, self.target.rasa_url + WEBHOOK_PATH, body, headers)
             if isinstance(step.sender, str):
                 result.conversations = (f"webhook:{step.sender}",)
@@ -329,7 +333,8 @@ class Runner:
         """A widget conversation: from the web app's /api/session (K2), else minted here with store.tokens."""
         if self.target.web_url:
             try:
-                async with self.http.get(self.target.web_url + "/api/session") as response:
+                url = self.target.web_url + "/api/session"
+                async with self.http.get(url, timeout=self.request_timeout) as response:
                     info = await response.json(content_type=None)
                 cid = info.get("conversation_id")
                 if isinstance(cid, str) and cid:
@@ -364,13 +369,13 @@ class Runner:
                      "bad_token": (own_token or "x.y.z")[:-3] + "AAA"}[mode]
             request, cid = {"session_id": victim, self.target.token_key: token}, victim
         elif mode == "cross_channel":
-            cid, token = random.choice([f"{self.target.rest_prefix}{self.tag}-sx{uuid.uuid4().hex[:6]}",
+            cid, token = self.rng.choice([f"{self.target.rest_prefix}{self.tag}-sx{uuid.uuid4().hex[:6]}",
                                         f"webhook:{self.tag}-sx{uuid.uuid4().hex[:6]}"]), None
             request, victim = {"session_id": cid}, cid
         elif mode == "bad_origin":
             request, cid, token = {"session_id": own_cid, self.target.token_key: own_token}, own_cid, own_token
         else:  # garbage_request
-            request = random.choice(["x", 42, [own_cid], {"session_id": 123}, {"session_id": "s" * 10000},
+            request = self.rng.choice(["x", 42, [own_cid], {"session_id": 123}, {"session_id": "s" * 10000},
                                      {"session_id": "\udfff"}, {"session_id": own_cid, self.target.token_key: 5}])
             cid, token = None, None
         origin = "http://evil.example" if mode == "bad_origin" else self.target.origin
@@ -491,12 +496,13 @@ class Runner:
         headers = {"Origin": self.target.origin, "Content-Type": "text/plain;charset=UTF-8"}
         t0 = time.monotonic()
         try:
-            async with self.http.get(base_url, headers=headers) as response:
+            async with self.http.get(base_url, headers=headers, timeout=self.request_timeout) as response:
                 opening = (await response.read()).decode("utf-8", "replace")
                 status = response.status
             sid = json.loads(opening[1:]).get("sid") if status == 200 and opening.startswith("0") else None
             if sid:
-                async with self.http.post(f"{base_url}&sid={sid}", data=step.raw or b"", headers=headers) as response:
+                async with self.http.post(f"{base_url}&sid={sid}", data=step.raw or b"", headers=headers,
+                                          timeout=self.request_timeout) as response:
                     await response.read()
                     status = response.status
         except asyncio.TimeoutError:
@@ -597,9 +603,11 @@ def summarise(results: Sequence[Result], acc: Accounting | None, processes: list
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     statuses: dict[str, Counter[str]] = defaultdict(Counter)
     latency: dict[str, dict[str, float | None]] = {}
+    per_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for r in results:
         by_kind[r.channel][r.kind.split(":")[0]] += 1
         statuses[r.channel][r.status] += 1
+        per_kind[f"{r.channel} {r.kind}"][r.status] += 1
     for channel in (*CHANNELS, "all"):
         values = [r.latency_s for r in results if r.outcome == "accepted" and r.latency_s is not None
                   and (channel == "all" or r.channel == channel)]
@@ -644,6 +652,7 @@ def summarise(results: Sequence[Result], acc: Accounting | None, processes: list
         "stopped_at_max_seconds": runner.stopped_early and not runner.interrupted, "interrupted": runner.interrupted,
         "sent_by_channel_and_kind": {c: dict(k) for c, k in by_kind.items()},
         "status_histogram": {c: dict(s.most_common()) for c, s in statuses.items()},
+        "status_by_kind": {k: dict(v.most_common()) for k, v in sorted(per_kind.items())},
         "outcomes": dict(outcomes), "latency_accepted": latency,
         "targets": [{"what": w, "measured": m, "target": t, "ok": ok} for w, m, t, ok in targets],
         "all_targets_met": all(ok for *_, ok in targets),
@@ -793,7 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"at most {args.max_seconds:.0f} s")
         t0 = time.monotonic()
         runner = Runner(target, args.concurrency, args.timeout, args.reply_timeout, t0 + args.max_seconds, total,
-                        tag)
+                        tag, args.seed)
 
         async def drive() -> None:
             stop = asyncio.Event()
