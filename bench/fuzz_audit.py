@@ -129,7 +129,7 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
                 else:
                     acc.misrouted += 1
                     acc.note(f"misrouted: {r.channel} {r.kind} {mid} stored in {short(event.sender)}, "
-                             f"sent to {short(r.conversations[0])}")
+                             f"sent to {short(r.conversations[:1])}")
             elif event.sender != r.conversations[0]:
                 acc.off_contract_id += 1
             if r.text is not None and event.text != r.text and seen_mids[mid] == 1:
@@ -158,7 +158,7 @@ def account(results: Sequence[Result], stored: Sequence[StoredMessage], tag: str
     for mid, r in accepted_mids.items():
         if seen_mids[mid] == 0:
             acc.lost += 1
-            acc.note(f"lost: {r.channel} {r.kind} {mid} acknowledged {r.status}, not in {short(r.conversations[0])}")
+            acc.note(f"lost: {r.channel} {r.kind} {mid} acknowledged {r.status}, not in {short(r.conversations[:1])}")
         elif seen_mids[mid] > 1:
             acc.duplicated += seen_mids[mid] - 1
             acc.note(f"duplicated: {r.channel} {r.kind} {mid} stored {seen_mids[mid]} times")

@@ -49,6 +49,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -384,7 +385,9 @@ class Runner:
                                       handle_sigint=False)
         confirms: asyncio.Queue[Any] = asyncio.Queue()
         replies: asyncio.Queue[float] = asyncio.Queue()
-        client.on("session_confirm", lambda *data: confirms.put_nowait(data[0] if data else None))
+        client.on("session_confirm", lambda *data: confirms.put_nowait(("session_confirm", data[0] if data else None)))
+        client.on("*", lambda event, *data: confirms.put_nowait((event, data[0] if data else None)))
+        client.on("disconnect", lambda *_: confirms.put_nowait(("disconnect", None)))
         client.on("bot_uttered", lambda *_: replies.put_nowait(time.monotonic()))
         confirmed: str | None = None
 
@@ -398,13 +401,17 @@ class Runner:
                                      wait_timeout=10)
             except Exception as error:
                 return f"connect_refused:{type(error).__name__}"
+            while not confirms.empty():
+                confirms.get_nowait()
             try:
                 await client.emit("session_request", request)
-                data = await asyncio.wait_for(confirms.get(), timeout=10)
+                event, data = await asyncio.wait_for(confirms.get(), timeout=10)
             except asyncio.TimeoutError:
                 return "no_session_confirm"
             except Exception as error:
                 return f"session_request_failed:{type(error).__name__}"
+            if event != "session_confirm":  # an error event or a dropped socket: the session was refused
+                return f"session_refused:{str(event)[:40]}"
             confirmed = data if isinstance(data, str) else (data.get("session_id") if isinstance(data, dict)
                                                              else None)
             return ""
@@ -818,11 +825,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(drive())
         elapsed = time.monotonic() - t0
+        if args.json:  # every answer, before anything else can fail: an audit can be redone from it
+            dump_results(runner.results, args.json.with_suffix(".results.jsonl"))
         acc = None
         if tracker_url:
             waited = wait_until_quiet(tracker_url)
             print(f"tracker store quiet after {waited}s; reading it")
-            acc = account(runner.results, read_user_events(tracker_url, start_id), tag, private=group is not None)
+            try:
+                acc = account(runner.results, read_user_events(tracker_url, start_id), tag,
+                              private=group is not None)
+            except Exception:
+                traceback.print_exc()
+                print("the tracker audit failed (see above); reporting without it")
         else:
             print("no --tracker-url/--tracker-db: the exactly-once check is skipped")
         processes = process_state(watched)
@@ -854,6 +868,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             import shutil
 
             shutil.rmtree(work, ignore_errors=True)
+
+
+def dump_results(results: Sequence[Result], path: Path) -> None:
+    """One JSON line per sent message (texts cut to 200 characters)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        for r in results:
+            row = asdict(r)
+            row["text"] = r.text[:200] if r.text else r.text
+            row["conversations"] = [c[:200] for c in r.conversations]
+            handle.write(json.dumps(row) + "\n")
 
 
 def _reported_restarts(group: Any, name: str) -> int:

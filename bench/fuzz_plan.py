@@ -487,8 +487,10 @@ class Planner:
         return Script("socketio", "forged", steps, session_mode=mode)
 
     def engineio_garbage(self) -> Script:
+        """Garbage engine.io packets over HTTP polling (not "2probe": a legitimate upgrade probe that python-engineio
+        holds open over polling)."""
         raw = self.rng.choice([b"42garbage", b'42["user_uttered",', b"4" + b"x" * 70000, b"\xff\xfe\x00",
-                               b'42["session_request",{"session_id":"\\udfff"}]', b"2probe", b"", b"9",
+                               b'42["session_request",{"session_id":"\\udfff"}]', b"", b"9",
                                b'42["user_uttered",{"message":"hi"}]'])
         return Script("socketio", "engineio", [Step("socketio", "malformed:engineio_packet", EITHER, raw=raw)],
                       session_mode="engineio")

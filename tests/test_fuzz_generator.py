@@ -179,6 +179,13 @@ def test_a_message_landing_in_its_victims_conversation_is_a_takeover() -> None:
     assert acc.takeovers == 2
 
 
+def test_an_acknowledged_message_with_no_known_conversation_is_found_by_its_id() -> None:
+    nowhere = Result("socketio", "forged:no_token", REJECT, "accepted", "ack:received", None, (), "fz-m1", "hi")
+    assert account([nowhere], [], "fz").lost == 1
+    found = account([nowhere], [StoredMessage("f" * 32, "hi", "fz-m1")], "fz")
+    assert found.misrouted == 1 and found.lost == 0
+
+
 def test_bare_sender_ids_and_normalised_text_are_reported_not_lost() -> None:
     results = [accepted("rest", ("rest:fz-r1", "fz-r1"), "a\u200bb"), accepted("rest", ("rest:fz-r2", "fz-r2"), "x")]
     stored = [StoredMessage("rest:fz-r1", "ab", "u1"), StoredMessage("fz-r2", "x", "u2")]
