@@ -9,8 +9,10 @@ list of bot messages), with what a channel reachable over HTTP needs:
 - the body is validated (bot/channels/validation.py): bad JSON, wrong types, unstorable text or oversized
   messages get a 400 with a clear JSON error and never reach Rasa;
 - `metadata` is passed on (Rasa's drops it): shops send a signed customer token bound to the conversation
-  (`{"customer_token": ...}`); `metadata["shopdesk_client"]` is set here, from the `X-ShopDesk-Client`
-  header the authenticated backend sends (its customer's address) or else the caller's IP address.
+  (`{"customer_token": ...}`); `metadata["shopdesk_client"]` is set here, only from the `X-ShopDesk-Client`
+  header the authenticated backend sends (its customer's address). The caller's own IP address is the shop's
+  backend, shared by all its customers: throttling identity checks by it would let any three failures pause
+  every customer, so without the header the throttle counts by email, order number and conversation only.
 """
 
 from __future__ import annotations
@@ -92,8 +94,10 @@ class RestWithMetadata(RestInput):
         sender = check_sender(body.get("sender"))
         text = check_message(body.get("message"))
         metadata = check_metadata(body.get("metadata"))
+        metadata.pop(CLIENT_KEY, None)  # only the authenticated backend names its customer's client
         client = check_client_identity(request.headers.get(CLIENT_HEADER))
-        metadata[CLIENT_KEY] = client or request.remote_addr or request.ip or "unknown"
+        if client:
+            metadata[CLIENT_KEY] = client
         return {"sender": conversation_id(sender), "text": text, "metadata": metadata, "failed": False}
 
     # -- RestInput's hooks read the admitted message, never the raw body -------------------------------

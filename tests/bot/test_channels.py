@@ -434,7 +434,8 @@ def test_rest_answers_in_rasa_shape_in_a_rest_conversation(server):
     assert reply.json() == [{"recipient_id": f"rest:{sender}", "text": "echo: hello"}]  # Rasa's REST answer
     seen = rest_received(server, sender)
     assert len(seen) == 1 and seen[0]["channel"] == "shopdesk_rest"         # no posing as another channel
-    assert seen[0]["metadata"] == {"customer_token": "signed.token", "shopdesk_client": "127.0.0.1"}
+    # a client-sent shopdesk_client is dropped; the backend's own address is no customer's client
+    assert seen[0]["metadata"] == {"customer_token": "signed.token"}
 
 
 def test_rest_client_identity_comes_from_the_backend_header(server):
