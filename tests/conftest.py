@@ -75,6 +75,34 @@ def demo_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+def clear_identity_throttle(database_url: str) -> None:
+    """Forget recorded identity-check failures, so one test's guesses don't pause another's look-ups."""
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from store.db import make_engine
+    from store.security import ThrottleEvent
+    from store.service import VERIFY_SCOPE
+
+    engine = make_engine(database_url)
+    with Session(engine) as s, s.begin():
+        s.execute(delete(ThrottleEvent).where(ThrottleEvent.scope == VERIFY_SCOPE))
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def fresh_identity_throttle(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Failed identity checks count per order, email and client across conversations, and the tests share one
+    demo store: each test that uses it starts and ends with none recorded."""
+    if "demo_store_url" not in request.fixturenames:
+        yield
+        return
+    url = request.getfixturevalue("demo_store_url")
+    clear_identity_throttle(url)
+    yield
+    clear_identity_throttle(url)
+
+
 @pytest.fixture(scope="session")
 def knowledge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo shop's documents (knowledge/docs) ingested into a fresh embedded Chroma directory."""

@@ -10,17 +10,14 @@ test_demo_orders_are_as_expected fails first, and clearly, if the seed or the da
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runtime.chat_client import conversation_id, post_message, send_message
 from store.db import make_engine
 from store.models import Customer, Order
-from store.security import ThrottleEvent
-from store.service import VERIFY_SCOPE
 from store.tokens import issue_customer_token
 
 pytestmark = pytest.mark.slow
@@ -29,21 +26,6 @@ CANCEL_ME = ("581146", "jeffrey.wright@example.com")  # processing
 SHIPPED = ("580289", "fiona.rose@example.com")
 TRACK_ME = ("580291", "barry.jones2@example.com")  # shipped
 TOKEN_CUSTOMER, TOKEN_ORDER, OTHERS_ORDER = 14085, "581144", "581147"  # amanda.roberts; gerard.kelly's
-
-
-@pytest.fixture(autouse=True)
-def fresh_identity_throttle(demo_store_url: str) -> Iterator[None]:
-    """Failed identity checks count per order, email and client across conversations (and every test here
-    is the same loopback client), so each test starts and ends with none recorded."""
-    def clear() -> None:
-        engine = make_engine(demo_store_url)
-        with Session(engine) as s, s.begin():
-            s.execute(delete(ThrottleEvent).where(ThrottleEvent.scope == VERIFY_SCOPE))
-        engine.dispose()
-
-    clear()
-    yield
-    clear()
 
 
 def chat(stack, sender: str, text: str, metadata: dict | None = None) -> str:

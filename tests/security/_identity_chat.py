@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from runtime.chat_client import REST_PATH
 from runtime.stack import StackConfig
 from store.db import make_engine
 from store.models import VerificationAttempt
-from store.security import ThrottleEvent
-from store.service import VERIFY_SCOPE
 
 CLIENT_HEADER = "X-ShopDesk-Client"
 
@@ -69,14 +67,6 @@ class Chat:
     def stamped_client(self, sender: str) -> str | None:
         """The client address the channel recorded on the conversation's latest message."""
         return ((self.tracker(sender).get("latest_message") or {}).get("metadata") or {}).get("shopdesk_client")
-
-
-def clear_identity_throttle(database_url: str) -> None:
-    """Forget recorded identity-check failures, so one test's guesses don't pause another's look-ups."""
-    engine = make_engine(database_url)
-    with Session(engine) as s, s.begin():
-        s.execute(delete(ThrottleEvent).where(ThrottleEvent.scope == VERIFY_SCOPE))
-    engine.dispose()
 
 
 def evaluated_checks(database_url: str) -> int:

@@ -12,7 +12,6 @@ Orders are from the seed-7 demo store and are only read (tracking), never change
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from store.db import make_engine
 from store.models import Customer, Order
 from store.service import MAX_FAILED_VERIFICATIONS
-from tests.security._identity_chat import Chat, clear_identity_throttle, evaluated_checks
+from tests.security._identity_chat import Chat, evaluated_checks
 
 pytestmark = pytest.mark.slow
 
@@ -39,11 +38,9 @@ ORDER_DETAILS = ("on its way", "tracking number", "Royal Mail", "DHL")
 
 
 @pytest.fixture
-def chat(shop_stack) -> Iterator[Chat]:
-    """A REST client for the shared stack, with no identity-check failures recorded before or after."""
-    clear_identity_throttle(shop_stack.database_url)
-    yield Chat(shop_stack)
-    clear_identity_throttle(shop_stack.database_url)
+def chat(shop_stack) -> Chat:
+    """A REST client for the shared stack (tests/conftest.py clears identity-check failures around each test)."""
+    return Chat(shop_stack)
 
 
 def new_sender() -> str:

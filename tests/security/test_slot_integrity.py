@@ -12,7 +12,6 @@ Each test changes its own processing order of the seed-7 demo store; no other te
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from store.db import make_engine
 from store.models import Customer, Order, OrderStatus
-from tests.security._identity_chat import Chat, clear_identity_throttle
+from tests.security._identity_chat import Chat
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +28,9 @@ HOUSE_NUMBER_ORDER = ("581516", "hugh.martin@example.com")
 
 
 @pytest.fixture
-def chat(shop_stack) -> Iterator[Chat]:
-    clear_identity_throttle(shop_stack.database_url)  # earlier tests' failed guesses must not pause these
-    yield Chat(shop_stack)
+def chat(shop_stack) -> Chat:
+    """A REST client for the shared stack (tests/conftest.py clears identity-check failures around each test)."""
+    return Chat(shop_stack)
 
 
 def addresses(url: str) -> dict[str, str]:
