@@ -2,9 +2,9 @@
 
 Two components, no training (the checks are deterministic):
 
-- `InputLimiter` runs first in the NLU pipeline. An oversized message reaches the tokenizer, the regexes and
-  the encoder only as its first `max_chars` characters, so its cost is bounded whatever its length; the
-  original text is kept aside.
+- `InputLimiter` runs first in the NLU pipeline. A message over `max_chars` reaches the tokenizer, the
+  regexes and the encoder only as its first `keep_chars` characters, so its cost is small whatever its
+  length (it ends as `invalid_input` anyway); the original text is kept aside.
 - `InputGuard` runs last. Flagged messages get intent `invalid_input` (and the reason under `input_problem`
   in the parse data) so a rule can answer with a clear explanation instead of a confident guess at a shop
   intent; it runs after the classifiers, so their guesses never replace that intent, and drops the entities
@@ -30,6 +30,8 @@ PROBLEM_KEY = "input_problem"
 # Where InputLimiter keeps an oversized message's full text (not part of the parse data's output).
 ORIGINAL_TEXT_KEY = "shopdesk_original_text"
 DEFAULT_MAX_CHARS = 2000
+# What the components between the two see of an oversized message: enough for sentiment, a few encoder windows.
+DEFAULT_KEEP_CHARS = 256
 
 # A few of the commonest function words per language; a message made mostly of another language's
 # function words is not English. Deliberately small: this is a guard, not a language identifier.
@@ -74,14 +76,16 @@ def input_problem(text: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str |
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputLimiter(GraphComponent):
-    """First in the pipeline: the components after it see at most `max_chars` characters of a message."""
+    """First in the pipeline: the components after it see only the first `keep_chars` characters of a message
+    longer than `max_chars`."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"max_chars": DEFAULT_MAX_CHARS}
+        return {"max_chars": DEFAULT_MAX_CHARS, "keep_chars": DEFAULT_KEEP_CHARS}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._max_chars = int(config.get("max_chars", DEFAULT_MAX_CHARS))
+        self._keep_chars = min(self._max_chars, int(config.get("keep_chars", DEFAULT_KEEP_CHARS)))
 
     @classmethod
     def create(
@@ -98,7 +102,7 @@ class InputLimiter(GraphComponent):
             text = message.get(TEXT)
             if isinstance(text, str) and len(text) > self._max_chars:
                 message.set(ORIGINAL_TEXT_KEY, text)
-                message.set(TEXT, text[: self._max_chars])
+                message.set(TEXT, text[: self._keep_chars])
         return messages
 
 

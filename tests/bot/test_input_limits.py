@@ -113,7 +113,7 @@ def test_every_regex_in_the_nlu_data_is_linear() -> None:
 def guard_pipeline(text: str) -> Message:
     """InputLimiter, a stand-in classifier that records what it saw, and InputGuard: the pipeline's order."""
     message = Message(data={"text": text})
-    InputLimiter({"max_chars": 2000}).process([message])
+    InputLimiter({"max_chars": 2000, "keep_chars": 256}).process([message])
     seen = message.get("text")
     message.set("intent", {"name": "track_order", "confidence": 0.99}, add_to_output=True)
     message.set("entities", [{"entity": "order_id", "value": "581585", "start": 0, "end": 6}],
@@ -126,7 +126,7 @@ def guard_pipeline(text: str) -> Message:
 def test_oversized_text_reaches_the_classifiers_short_and_ends_as_too_long() -> None:
     text = "581585 " + "a" * N
     message = guard_pipeline(text)
-    assert message.get("seen_by_classifier") == text[:2000]
+    assert message.get("seen_by_classifier") == text[:256]
     assert message.get("text") == text                          # the original text is back in the parse data
     assert message.get("intent") == {"name": INVALID_INPUT_INTENT, "confidence": 1.0}
     assert message.get(PROBLEM_KEY) == "too_long"
