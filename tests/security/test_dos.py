@@ -1,10 +1,11 @@
 """CPU denial of service through the real stack: messages built to make a backtracking regex or the encoder
-spend seconds per character get a prompt answer, and they do not hold up anyone else's chat.
+spend seconds on them get a prompt answer, and they do not hold up anyone else's chat.
 
 Before the fix the email regex alone took 9.5 s for 40,000 letters (quadratic), stalling Rasa's event loop for
 every conversation. The channels cap a message at 5,000 characters; the NLU pipeline cuts a message over its own
 limit (2,000) to its first 256 characters before the tokenizer, the regexes and the encoder run
-(bot.nlu.input_guard.InputLimiter), and the answer is the `too_long` explanation. The pipeline on 100,000 characters: tests/bot/test_input_limits.py.
+(bot.nlu.input_guard.InputLimiter), and the answer is the `too_long` explanation. The pipeline on 100,000
+characters: tests/bot/test_input_limits.py.
 """
 
 from __future__ import annotations
