@@ -86,7 +86,7 @@ class Browser:
 
 def without_tokens(html: str, email: str) -> str:
     """A page without what differs between any two sessions (CSRF token) and the email the form echoes."""
-    return re.sub(r'value="[^"]{20,}"', 'value="-"', html).replace(email, "EMAIL")
+    return re.sub(r'(name="csrf[-_]token"[^>]*(?:content|value)=")[^"]+"', r"\1-", html).replace(email, "EMAIL")
 
 
 # ---- ?next= --------------------------------------------------------------------------------------------------
