@@ -45,8 +45,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
-    if len(app.config.get("SECRET_KEY") or "") < 16:
-        raise ConfigurationError("FLASK_SECRET_KEY is not set (scripts/setup.sh writes one into .env)")
+    secret = app.config.get("SECRET_KEY") or ""
+    if len(secret) < 16:
+        raise ConfigurationError("SHOPDESK_CONSOLE_SECRET_KEY is not set or shorter than 16 characters "
+                                 "(scripts/setup.sh writes one into .env)")
+    if secret == app.config.get("CONSOLE_WEB_SECRET_KEY"):
+        raise ConfigurationError("SHOPDESK_CONSOLE_SECRET_KEY must differ from the web app's FLASK_SECRET_KEY")
 
     sessions = session_factory(make_engine(app.config["SHOPDESK_DATABASE_URL"]))
     app.extensions[EXTENSION] = Services(

@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from console.security import ConsoleUser
+from console.security import ConsoleUser, client_address, safe_next
 from console.services import services
-from console.users import LoginLocked, authenticate
+from console.users import LoginThrottled, authenticate
 
 bp = Blueprint("auth", __name__)
 
@@ -21,13 +21,6 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never an open redirect to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("queue.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | WerkzeugResponse | tuple[str, int]:
     if current_user.is_authenticated:
@@ -35,15 +28,16 @@ def login() -> str | WerkzeugResponse | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            agent = authenticate(services().sessions, form.email.data or "", form.password.data or "")
-        except LoginLocked as exc:
+            agent = authenticate(services().sessions, form.email.data or "", form.password.data or "",
+                                 client_address())
+        except LoginThrottled as exc:
             flash(str(exc), "error")
             return render_template("login.html", form=form), 429
         if agent is not None:
             session.clear()  # no session fixation: a fresh session for the signed-in agent
             login_user(ConsoleUser(agent))
             services().handoffs.touch_agent(agent.id)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")) or url_for("queue.index"))
         flash("Wrong email or password.", "error")
         return render_template("login.html", form=form), 401
     if request.method == "POST":

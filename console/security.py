@@ -1,11 +1,16 @@
-"""Login (Flask-Login sessions), CSRF (Flask-WTF) and the rule that nothing answers without login."""
+"""Login (Flask-Login sessions), CSRF (Flask-WTF), the rule that nothing answers without login, and who the
+client is (for throttling sign-ins) and where a sign-in may lead (same-site paths only)."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, redirect, request, url_for
+import ipaddress
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, jsonify, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from console.settings import Network
 from console.users import AgentView, get_agent
 
 login_manager = LoginManager()
@@ -64,3 +69,46 @@ def init_security(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return jsonify(error=message), 400
         return message, 400
+
+
+MAX_NEXT_CHARS = 2048
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None: no other host, however a browser might read it.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so "/<TAB>/evil.example" or
+    "/<BACKSLASH>evil.example" would leave the site; a CR/LF would also break the Location header. Every
+    character must be printable (no controls, no Unicode line or paragraph separators).
+    """
+    if not target or len(target) > MAX_NEXT_CHARS or not target.isprintable() or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address() -> str:
+    """The client's address: the connection's, or, behind one of SHOPDESK_TRUSTED_PROXIES, the last address in
+    X-Forwarded-For that is not a trusted proxy (what a client writes into the header itself is never used)."""
+    trusted: tuple[Network, ...] = current_app.config.get("CONSOLE_TRUSTED_PROXIES", ())
+    remote = _address(request.remote_addr or "")
+    if remote is None:
+        return "unknown"
+    hops = [part for header in request.headers.getlist("X-Forwarded-For") for part in header.split(",")]
+    while hops and any(remote in network for network in trusted):
+        previous = _address(hops.pop())
+        if previous is None:
+            break
+        remote = previous
+    return str(remote)

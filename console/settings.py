@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
 
+from console import ConfigurationError
 from store.db import database_url
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """'127.0.0.1, 10.0.0.0/8' -> networks (SHOPDESK_TRUSTED_PROXIES); anything else is a configuration error."""
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in spec.split(",") if item.strip())
+    except ValueError as exc:
+        raise ConfigurationError(f"SHOPDESK_TRUSTED_PROXIES: {exc}") from exc
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     return {
-        "SECRET_KEY": env.get("FLASK_SECRET_KEY", ""),
+        # The console's own key: a key the web app also holds must not sign agent sessions (FLASK_SECRET_KEY
+        # is the web app's). create_app refuses a missing, short or shared one.
+        "SECRET_KEY": env.get("SHOPDESK_CONSOLE_SECRET_KEY", ""),
+        "CONSOLE_WEB_SECRET_KEY": env.get("FLASK_SECRET_KEY", ""),
+        # Proxies whose X-Forwarded-For names the client (sign-in throttling); none by default.
+        "CONSOLE_TRUSTED_PROXIES": parse_networks(env.get("SHOPDESK_TRUSTED_PROXIES", "")),
         "SHOPDESK_DATABASE_URL": env.get("SHOPDESK_DATABASE_URL") or database_url(),
         "SHOPDESK_RASA_URL": env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
         "SHOPDESK_RASA_AUTH_TOKEN": env.get("RASA_AUTH_TOKEN", ""),

@@ -15,6 +15,7 @@ from bot.handoff_triggers import HANDOFF_ACTION, sentiment_of
 
 MAX_ITEMS = 500
 AGENT_KEY = "shopdesk_agent"
+MAX_DISPLAY_CHARS = 200
 
 
 def _time(timestamp: Any) -> str | None:
@@ -34,17 +35,29 @@ def sentiment_label(compound: float | None) -> str:
     return "positive" if compound >= 0.05 else "neutral"
 
 
+def shown_text(text: str, metadata: dict[str, Any]) -> str:
+    """What the bot processed. Only a button payload ("/affirm") shows the widget's `display_text` (the
+    button's title, "Yes") instead: a client's display_text never stands in for free text the bot read.
+    (web/transcript.py applies the same rule to the customer's history.)"""
+    display = metadata.get("display_text")
+    if text.startswith("/") and isinstance(display, str) and len(display) <= MAX_DISPLAY_CHARS:
+        return display
+    return text
+
+
 def _user_item(event: dict[str, Any]) -> dict[str, Any]:
     parse_data = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
     intent = parse_data.get("intent") if isinstance(parse_data.get("intent"), dict) else {}
     metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
-    display = metadata.get("display_text")
+    text = str(event.get("text") or "")
+    shown = shown_text(text, metadata)
     compound = sentiment_of(parse_data)
     entities = [{"entity": str(e.get("entity", "")), "value": str(e.get("value", ""))}
                 for e in parse_data.get("entities") or [] if isinstance(e, dict)]
     return {
         "kind": "customer",
-        "text": display if isinstance(display, str) else str(event.get("text") or ""),
+        "text": shown,
+        "payload": text if shown != text else None,  # what the bot processed, when a button title is shown
         "time": _time(event.get("timestamp")),
         "intent": str(intent.get("name") or ""),
         "confidence": round(float(intent.get("confidence") or 0.0), 3),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from console.handoffs import utcnow
+from console.login_throttle import is_blocked, login_keys, record_failed_login, record_successful_login
 from console.models import Agent, Role
 
 MIN_PASSWORD_CHARS = 10
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Bounded parts: the match is linear in the input (an unbounded `[^@\s]+\.[^@\s]+` backtracks quadratically).
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]{1,63}(?:\.[^@\s.]{1,63}){1,8}$")
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -44,7 +43,7 @@ def _view(agent: Agent) -> AgentView:
 
 def normalize_email(email: str) -> str:
     email = (email or "").strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if len(email) > 254 or not _EMAIL.match(email):
         raise UserError(f"'{email}' is not a valid email address.")
     return email
 
@@ -68,28 +67,34 @@ def create_user(sessions: sessionmaker[Session], email: str, password: str, role
         raise UserError(f"There is already an account for {email}.") from exc
 
 
-class LoginLocked(UserError):
-    """Too many wrong passwords in a row: the account waits before accepting passwords again."""
+class LoginThrottled(UserError):
+    """Too many failed sign-ins from this client (or for this account from it): wait before trying again."""
 
 
-def authenticate(sessions: sessionmaker[Session], email: str, password: str) -> AgentView | None:
-    """The agent for a right email + password; None otherwise. Raises LoginLocked while locked."""
-    now = utcnow()
+THROTTLED_MESSAGE = "Too many sign-in attempts. Please wait a few minutes and try again."
+
+
+def authenticate(sessions: sessionmaker[Session], email: str, password: str,
+                 client: str = "unknown") -> AgentView | None:
+    """The agent for a right email + password; None otherwise. Raises LoginThrottled before checking anything
+    while `client` (its address) is throttled. Unknown accounts and wrong passwords cost the same and count
+    the same, so neither the answer nor its timing says which emails are agents."""
+    email = (email or "").strip().lower()
+    keys = login_keys(email, client)
     with sessions.begin() as s:
-        agent = s.scalar(select(Agent).where(func.lower(Agent.email) == (email or "").strip().lower())
-                         .with_for_update())
+        if is_blocked(s, keys):
+            raise LoginThrottled(THROTTLED_MESSAGE)
+        agent = s.scalar(select(Agent).where(func.lower(Agent.email) == email))
         if agent is None or not agent.active:
             check_password_hash(_DUMMY_HASH, password or "")
+            agent = None
+        elif not check_password_hash(agent.password_hash, password or ""):
+            agent = None
+        if agent is None:
+            record_failed_login(s, keys)
             return None
-        if agent.locked_until is not None and agent.locked_until > now:
-            raise LoginLocked(f"Too many wrong passwords. Try again in {LOCKOUT.seconds // 60} minutes.")
-        if check_password_hash(agent.password_hash, password or ""):
-            agent.failed_logins, agent.locked_until = 0, None
-            return _view(agent)
-        agent.failed_logins = (agent.failed_logins or 0) + 1
-        if agent.failed_logins >= MAX_FAILED_LOGINS:
-            agent.failed_logins, agent.locked_until = 0, now + LOCKOUT
-        return None
+        record_successful_login(s, keys)
+        return _view(agent)
 
 
 def get_agent(sessions: sessionmaker[Session], agent_id: int) -> AgentView | None:

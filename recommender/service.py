@@ -34,7 +34,8 @@ RESOLVE_MIN_SIMILARITY = 0.55
 CATALOGUE_CHECK_S = 30.0  # how often to look for products added since training
 POPULAR_NOW = "Popular right now"
 BESTSELLER = "One of our bestsellers"
-_SKU = re.compile(r"^\s*#?\s*([A-Za-z0-9]{3,12})\s*$")
+# Matched against stripped text: two adjacent `\s*` around an optional "#" backtrack quadratically on spaces.
+_SKU = re.compile(r"#?\s*([A-Za-z0-9]{3,12})")
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ class RecommendationService:
         """The product whose sku the text is ('85123A', '#20724'), else None."""
         if not reference or not isinstance(reference, str):
             return None
-        sku_match = _SKU.match(reference)
+        sku_match = _SKU.fullmatch(reference.strip())
         return self._product_by_sku(sku_match.group(1).upper()) if sku_match else None
 
     def resolve_product(self, reference: str | None, customer_id: int | None = None) -> ProductRef | None:

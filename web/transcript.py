@@ -12,6 +12,7 @@ import requests
 
 MAX_MESSAGES = 300
 UPLOAD_PREFIX = "/uploads/"
+MAX_DISPLAY_CHARS = 200
 
 
 class TranscriptUnavailable(Exception):
@@ -44,12 +45,21 @@ def transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in messages if m][-MAX_MESSAGES:]
 
 
+def shown_text(text: str, metadata: dict[str, Any]) -> str:
+    """What the bot processed. Only a button payload ("/affirm") shows the widget's `display_text` (the
+    button's title, "Yes") instead: a client's display_text never stands in for free text the bot read.
+    (console/transcript.py applies the same rule to what agents read.)"""
+    display = metadata.get("display_text")
+    if text.startswith("/") and isinstance(display, str) and len(display) <= MAX_DISPLAY_CHARS:
+        return display
+    return text
+
+
 def _user_message(event: dict[str, Any]) -> dict[str, Any]:
     metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
-    display = metadata.get("display_text")
     message: dict[str, Any] = {
         "role": "user",
-        "text": display if isinstance(display, str) else (event.get("text") or ""),
+        "text": shown_text(str(event.get("text") or ""), metadata),
         "message_id": event.get("message_id"),
         "timestamp": event.get("timestamp"),
     }

@@ -1,8 +1,15 @@
 """Flags messages the assistant should not try to understand: empty, oversized, binary, foreign-language.
 
-Runs last in the NLU pipeline. Such messages get intent `invalid_input` (and the reason under
-`input_problem` in the parse data) so a rule can answer with a clear explanation instead of a confident
-guess at a shop intent. No training needed: the checks are deterministic.
+Two components, no training (the checks are deterministic):
+
+- `InputLimiter` runs first in the NLU pipeline. A message over `max_chars` reaches the tokenizer, the
+  regexes and the encoder only as its first `keep_chars` characters, so its cost is small whatever its
+  length (it ends as `invalid_input` anyway); the original text is kept aside.
+- `InputGuard` runs last. Flagged messages get intent `invalid_input` (and the reason under `input_problem`
+  in the parse data) so a rule can answer with a clear explanation instead of a confident guess at a shop
+  intent; it runs after the classifiers, so their guesses never replace that intent, and drops the entities
+  found in it, so it fills no slot. It puts a truncated message's original text back and reports it as
+  `too_long`.
 """
 
 from __future__ import annotations
@@ -15,11 +22,16 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 INVALID_INPUT_INTENT = "invalid_input"
 PROBLEM_KEY = "input_problem"
+# Where InputLimiter keeps an oversized message's full text (not part of the parse data's output).
+ORIGINAL_TEXT_KEY = "shopdesk_original_text"
+DEFAULT_MAX_CHARS = 2000
+# What the components between the two see of an oversized message: enough for sentiment, a few encoder windows.
+DEFAULT_KEEP_CHARS = 256
 
 # A few of the commonest function words per language; a message made mostly of another language's
 # function words is not English. Deliberately small: this is a guard, not a language identifier.
@@ -39,7 +51,7 @@ _STOPWORD_SETS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-def input_problem(text: str | None, max_chars: int = 2000) -> str | None:
+def input_problem(text: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str | None:
     """'empty', 'too_long', 'binary' or 'language'; None for a message worth understanding."""
     if text is None or not text.strip():
         return "empty"
@@ -63,13 +75,47 @@ def input_problem(text: str | None, max_chars: int = 2000) -> str | None:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class InputGuard(GraphComponent):
+class InputLimiter(GraphComponent):
+    """First in the pipeline: the components after it see only the first `keep_chars` characters of a message
+    longer than `max_chars`."""
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"max_chars": 2000}
+        return {"max_chars": DEFAULT_MAX_CHARS, "keep_chars": DEFAULT_KEEP_CHARS}
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self._max_chars = int(config.get("max_chars", 2000))
+        self._max_chars = int(config.get("max_chars", DEFAULT_MAX_CHARS))
+        self._keep_chars = min(self._max_chars, int(config.get("keep_chars", DEFAULT_KEEP_CHARS)))
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> InputLimiter:
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and len(text) > self._max_chars:
+                message.set(ORIGINAL_TEXT_KEY, text)
+                message.set(TEXT, text[: self._keep_chars])
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputGuard(GraphComponent):
+    """Last in the pipeline: flagged messages become `invalid_input`, whatever the classifiers guessed."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"max_chars": DEFAULT_MAX_CHARS}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._max_chars = int(config.get("max_chars", DEFAULT_MAX_CHARS))
 
     @classmethod
     def create(
@@ -83,11 +129,17 @@ class InputGuard(GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            problem = input_problem(message.get(TEXT), self._max_chars)
+            original = message.get(ORIGINAL_TEXT_KEY)
+            if isinstance(original, str):  # InputLimiter cut it short: too long, whatever our own limit says
+                message.set(TEXT, original)
+                problem: str | None = "too_long"
+            else:
+                problem = input_problem(message.get(TEXT), self._max_chars)
             if problem is None:
                 continue
             intent = {"name": INVALID_INPUT_INTENT, "confidence": 1.0}
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
+            message.set(ENTITIES, [], add_to_output=True)  # a message not understood fills no slot either
             message.set(PROBLEM_KEY, problem, add_to_output=True)
         return messages

@@ -16,6 +16,8 @@
     li.append(el("span", "who", who), el("span", "text", item.text));
     if (item.kind === "customer") {
       const nlu = el("span", "nlu");
+      // A button's title is shown; this is what the bot actually processed.
+      if (item.payload) nlu.append("button ", el("code", "payload", item.payload), " · ");
       nlu.append("intent ", el("b", "intent", item.intent || "—"), ` (${item.confidence.toFixed(2)}) · sentiment `);
       const score = item.sentiment === null ? "" : ` ${item.sentiment >= 0 ? "+" : ""}${item.sentiment.toFixed(2)}`;
       nlu.append(el("b", `sentiment ${item.sentiment_label}`, item.sentiment_label + score));

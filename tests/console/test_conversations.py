@@ -61,6 +61,25 @@ def test_transcript_shows_intent_confidence_entities_and_sentiment(client, agent
     assert state["paused"] is True and state["handoff"]["status"] == "waiting"
 
 
+def test_agents_read_what_the_bot_processed_not_what_the_client_labels_it(client, agents, desk, fake_rasa) -> None:
+    """display_text is the widget's label for a button payload; it never replaces free text the bot read."""
+    fake_rasa.trackers["conv-display"] = [
+        user_event("/affirm", "affirm", 1.0, metadata={"display_text": "Yes"}),
+        user_event("cancel my order 900001 now", "cancel_order", 0.9,
+                   metadata={"display_text": "Thanks, all sorted, nothing to do"}),
+        user_event("hi", "greet", 0.9, metadata={"display_text": ["not", "text"]}),
+    ]
+    handoff = desk.open_handoff("conv-display", "requested", channel="socketio")
+    login(client)
+    customer = [i for i in client.get(f"/api/handoffs/{handoff.id}").get_json()["transcript"]
+                if i["kind"] == "customer"]
+    assert [(c["text"], c["payload"]) for c in customer] == [
+        ("Yes", "/affirm"), ("cancel my order 900001 now", None), ("hi", None)]
+    html = client.get(f"/conversations/{handoff.id}").get_data(as_text=True)
+    assert "cancel my order 900001 now" in html and "nothing to do" not in html
+    assert '<code class="payload">/affirm</code>' in html
+
+
 def test_customer_context_only_for_a_verified_customer(client, agents, desk, fake_rasa, store_url) -> None:
     customer_id, number = seeded_customer(store_url)
     anonymous = conversation(fake_rasa, desk, "anon")

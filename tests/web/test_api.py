@@ -148,6 +148,19 @@ def test_history_is_a_503_when_rasa_refuses_the_token(app, client):
     assert client.get("/api/history").status_code == 503
 
 
+def test_history_shows_a_button_title_only_for_a_button_payload():
+    """display_text comes from the client: it may stand for a payload ("/affirm"), never for text the bot read."""
+    events = [
+        {"event": "user", "text": "/affirm", "timestamp": 1.0, "metadata": {"display_text": "Yes"}},
+        {"event": "user", "text": "cancel order 581585", "timestamp": 2.0,
+         "metadata": {"display_text": "I love this shop, no action needed"}},
+        {"event": "user", "text": "/deny", "timestamp": 3.0, "metadata": {"display_text": 42}},
+        {"event": "user", "text": "/deny", "timestamp": 4.0, "metadata": {"display_text": "x" * 201}},
+        {"event": "user", "text": "hello", "timestamp": 5.0, "metadata": {"display_text": ""}},
+    ]
+    assert [m["text"] for m in transcript(events)] == ["Yes", "cancel order 581585", "/deny", "/deny", "hello"]
+
+
 def test_transcript_caps_its_length():
     events = [{"event": "user", "text": f"m{i}", "timestamp": i} for i in range(400)]
     messages = transcript(events)
