@@ -74,41 +74,8 @@ def input_problem(text: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str |
     return None
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class InputLimiter(GraphComponent):
-    """First in the pipeline: the components after it see only the first `keep_chars` characters of a message
-    longer than `max_chars`."""
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"max_chars": DEFAULT_MAX_CHARS, "keep_chars": DEFAULT_KEEP_CHARS}
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self._max_chars = int(config.get("max_chars", DEFAULT_MAX_CHARS))
-        self._keep_chars = min(self._max_chars, int(config.get("keep_chars", DEFAULT_KEEP_CHARS)))
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> InputLimiter:
-        return cls(config)
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            text = message.get(TEXT)
-            if isinstance(text, str) and len(text) > self._max_chars:
-                message.set(ORIGINAL_TEXT_KEY, text)
-                message.set(TEXT, text[: self._keep_chars])
-        return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class InputGuard(GraphComponent):
-    """Last in the pipeline: flagged messages become `invalid_input`, whatever the classifiers guessed."""
+class _LengthLimited(GraphComponent):
+    """The configuration both input components share: messages longer than `max_chars` are too long."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -124,8 +91,35 @@ class InputGuard(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> InputGuard:
+    ) -> _LengthLimited:
         return cls(config)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputLimiter(_LengthLimited):
+    """First in the pipeline: the components after it see only the first `keep_chars` characters of a message
+    longer than `max_chars`."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"max_chars": DEFAULT_MAX_CHARS, "keep_chars": DEFAULT_KEEP_CHARS}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._keep_chars = min(self._max_chars, int(config.get("keep_chars", DEFAULT_KEEP_CHARS)))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and len(text) > self._max_chars:
+                message.set(ORIGINAL_TEXT_KEY, text)
+                message.set(TEXT, text[: self._keep_chars])
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputGuard(_LengthLimited):
+    """Last in the pipeline: flagged messages become `invalid_input`, whatever the classifiers guessed."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
