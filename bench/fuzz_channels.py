@@ -406,6 +406,8 @@ class Runner:
             try:
                 await client.emit("session_request", request)
                 event, data = await asyncio.wait_for(confirms.get(), timeout=10)
+                while event == "session_token":  # the channel's fresh token for the id, sent just before the confirm
+                    event, data = await asyncio.wait_for(confirms.get(), timeout=10)
             except asyncio.TimeoutError:
                 return "no_session_confirm"
             except Exception as error:

@@ -225,7 +225,7 @@ class WebChatInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: str, data: Any) -> dict[str, Any]:
+        async def handle_message(sid: str, data: Any = None) -> dict[str, Any]:  # an emit with no data too
             if not isinstance(data, dict):
                 return {"status": "rejected", "error": "messages must be JSON objects"}
             text = data.get("message")

@@ -591,6 +591,8 @@ def test_webchat_acknowledges_dedupes_and_delivers_custom_payloads(server):
         rich_ack = await client.call("user_uttered", {"message": "rich", "session_id": session_id,
                                                       "message_id": "client-2"}, timeout=10)
         bad_ack = await client.call("user_uttered", {"message": "", "session_id": session_id}, timeout=10)
+        empty_ack = await client.call("user_uttered", timeout=10)               # an emit with no data at all
+        assert empty_ack["status"] == "rejected"
         deadline = time.time() + 10
         while time.time() < deadline and len(bot_messages) < 5:
             await asyncio.sleep(0.1)
