@@ -2,7 +2,7 @@
 every stack process is still the same healthy process (no I/O into the channels here).
 
 "Exactly once": an acknowledged message (REST 200, webhook 200 "ok", socket.io ack "received") is stored once as a
-`user` event under the contract's conversation id (K1); a resend acknowledged "duplicate" is not stored again; a
+`user` event under its channel's conversation id; a resend acknowledged "duplicate" is not stored again; a
 refused one (4xx, a "rejected" ack, a refused connection) is stored 0 times. Messages are matched by message id
 where the channel keeps one (socket.io, webhook), by text within the conversation otherwise (REST).
 """
@@ -54,7 +54,7 @@ class Accounting:
     lost: int = 0                    # accepted, not stored
     duplicated: int = 0              # stored more than once (extra copies)
     misrouted: int = 0               # stored under a conversation it was not sent to
-    off_contract_id: int = 0         # stored under the sender's bare id instead of the K1 id (e.g. no `rest:`)
+    off_contract_id: int = 0         # stored under the sender's bare id instead of its channel's id (e.g. no `rest:`)
     altered: int = 0                 # stored once, but with other text than sent (a channel normalised it)
     rejected_stored: int = 0         # refused, yet stored
     takeovers: int = 0               # written into a conversation it had no right to

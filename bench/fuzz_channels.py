@@ -18,7 +18,7 @@ What is sent (every item counts as one message; the mix is seeded, so a run can 
   malformed bodies (not JSON, arrays, wrong types, missing fields, huge or surrogate senders, metadata bombs,
   invalid UTF-8), missing or wrong credentials, and senders naming another channel's conversation.
 - socket.io: a session per conversation from the web app's `/api/session` (`conversation_id` + `session_token`,
-  contract K2) or minted locally; `session_request` then `user_uttered {message, session_id, message_id}` with
+  store.tokens) or minted locally; `session_request` then `user_uttered {message, session_id, message_id}` with
   acks; wrong types, resent message ids, forged, foreign and tampered session tokens, a foreign Origin, and raw
   engine.io garbage.
 - the signed webhook `POST /webhooks/shopdesk_webhook/webhook`: signed messages (HMAC as
@@ -26,7 +26,7 @@ What is sent (every item counts as one message; the mix is seeded, so a run can 
   retries and reuse of a message id, malformed signed bodies, bodies over 64 KiB.
 
 How "exactly once" is decided: what the channel acknowledged (REST 200, webhook 200 "ok", socket.io ack
-"received") must be stored once as a `user` event under the contract's conversation id (K1: `rest:<sender>`,
+"received") must be stored once as a `user` event under its channel's conversation id (`rest:<sender>`,
 `webhook:<sender>`, the server-minted 32-hex widget id); a resent message id acknowledged "duplicate" must not be
 stored again; anything refused (4xx, a "rejected" ack, a refused connection) must be stored 0 times. Messages
 are matched by message id where the channel keeps one (socket.io, webhook) and by text within the conversation
@@ -331,7 +331,7 @@ class Runner:
     # -- socket.io --
 
     async def new_session(self) -> tuple[str, str | None]:
-        """A widget conversation: from the web app's /api/session (K2), else minted here with store.tokens."""
+        """A widget conversation: from the web app's /api/session, else minted here with store.tokens."""
         if self.target.web_url:
             try:
                 url = self.target.web_url + "/api/session"
@@ -648,7 +648,7 @@ def summarise(results: Sequence[Result], acc: Accounting | None, processes: list
             ("refused or unexplained messages stored", acc.rejected_stored + acc.unattributed, "0",
              acc.rejected_stored + acc.unattributed == 0),
             ("writes into another's conversation", acc.takeovers, "0", acc.takeovers == 0),
-            ("stored under a non-K1 conversation id", acc.off_contract_id, "0", acc.off_contract_id == 0),
+            ("stored under another channel's id space", acc.off_contract_id, "0", acc.off_contract_id == 0),
         ]
     else:
         targets.append(("accepted messages stored exactly once", "not checked", "all", False))
@@ -747,7 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
     own.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     own.add_argument("--start-timeout", type=float, default=420)
     contract = parser.add_argument_group("contract details")
-    contract.add_argument("--rest-prefix", default="rest:", help="K1 prefix of REST conversations")
+    contract.add_argument("--rest-prefix", default="rest:", help="prefix of REST conversations")
     contract.add_argument("--session-token-key", default="session_token")
     contract.add_argument("--socket-path", default="socket.io")
     return parser

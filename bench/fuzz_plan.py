@@ -211,7 +211,7 @@ class Step:
     query: str = ""
     session: str = "own"         # socket.io emits: own|missing|other|wrong_type
     victim: str = ""             # another conversation this step tries to write into ("socketio" = one of ours)
-    sender: Any = None           # REST/webhook: the sender it names (tracker id follows K1)
+    sender: Any = None           # REST/webhook: the sender it names (the tracker id adds its channel prefix)
 
 
 @dataclass
@@ -263,7 +263,7 @@ class Planner:
         elif roll < 0.25:
             client = self.rng.choice(["203.0.113.7", "", "x" * 500, "::1"])
             headers["X-ShopDesk-Client"] = client
-            if client in ("", "x" * 500) and expect == ACCEPT:  # K3 leaves odd header values to the channel
+            if client in ("", "x" * 500) and expect == ACCEPT:  # the channel judges odd header values to the channel
                 expect = EITHER
         if self.rng.random() < 0.03:
             body["input_channel"] = self.rng.choice(["socketio", "shopdesk_webhook", "rest", 5])
@@ -287,7 +287,7 @@ class Planner:
         return Script("rest", "auth", [step], sender=sender)
 
     def rest_cross_channel(self, webhook_senders: Sequence[str]) -> Script:
-        """A REST sender that names a conversation of another channel (K1: prefixes are reserved)."""
+        """A REST sender that names a conversation of another channel (channel prefixes are reserved)."""
         kind = self.rng.choice(["webhook", "socketio"])
         text = f"{plain(self.rng)} {self.next_id('t')}"  # unique: found again wherever it lands
         if kind == "webhook" and webhook_senders:

@@ -1,4 +1,4 @@
-"""The address of the client behind a connection (K3 `metadata["shopdesk_client"]`), proxies considered.
+"""The address of the client behind a connection (`metadata["shopdesk_client"]`), proxies considered.
 
 X-Forwarded-For is believed only as far as it was written by proxies we trust (SHOPDESK_TRUSTED_PROXIES,
 comma-separated addresses or networks): walking it from the right, the first hop not sent by a trusted proxy

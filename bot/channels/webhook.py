@@ -321,7 +321,7 @@ class WebhookInput(InputChannel):
         if token:
             metadata["customer_token"] = token
         metadata["webhook"] = {"sender": sender, "capabilities": body["capabilities"]}
-        metadata[CLIENT_KEY] = f"webhook:{sender}"  # K3: the backend's user, whatever the body claims
+        metadata[CLIENT_KEY] = f"webhook:{sender}"  # the backend's user, whatever the body claims
         return metadata
 
     # -- the blueprint ---------------------------------------------------------------------------------------

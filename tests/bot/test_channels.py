@@ -617,7 +617,7 @@ def test_webchat_acknowledges_dedupes_and_delivers_custom_payloads(server):
     seen = [r for r in received(server) if r["sender"] == result["requested"]]
     assert [r["text"] for r in seen] == ["hello", "rich"]                     # the repeat was not processed
     assert seen[0]["message_id"] == "client-1"
-    # shopdesk_client is the channel's, never the client's (K3): here the test client's own address
+    # shopdesk_client is the channel's, never the client's: here the test client's own address
     assert seen[0]["metadata"] == {"customer_token": "tok", "display_text": "Hello!", "shopdesk_client": "127.0.0.1"}
     assert seen[0]["channel"] == "socketio"
 

@@ -1,9 +1,7 @@
 """Talking to the running stack's REST channel the way a shop's backend does, for the security tests.
 
-Works before and after the REST channel requires `Authorization: Bearer $SHOPDESK_REST_TOKEN` and names
-conversations `rest:<sender>` (COMMON K1): the bearer header is always sent, and tracker look-ups try both
-ids. A client address is sent both as the backend's `X-ShopDesk-Client` header and in the metadata; a
-channel that stamps `shopdesk_client` itself (K3) overwrites the metadata value with its own.
+Every call carries `Authorization: Bearer $SHOPDESK_REST_TOKEN`; the conversation is `rest:<sender>`. A client
+address is sent as the backend's `X-ShopDesk-Client` header, which the channel stamps as `shopdesk_client`.
 """
 
 from __future__ import annotations
@@ -44,25 +42,19 @@ class Chat:
              metadata: dict[str, Any] | None = None) -> str:
         """The bot's replies to one message, as one text."""
         body: dict[str, Any] = {"sender": sender, "message": text}
-        meta = {**(metadata or {}), **({"shopdesk_client": client} if client else {})}
-        if meta:
-            body["metadata"] = meta
+        if metadata:
+            body["metadata"] = metadata
         response = requests.post(self.stack.rasa_url + REST_PATH, json=body, headers=self.headers(client),
                                  timeout=90)
         assert response.status_code == 200, (response.status_code, response.text[:300])
         return "\n".join(m.get("text") or "" for m in response.json())
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        """The conversation's tracker from Rasa's HTTP API (under `rest:<sender>` or `<sender>`, whichever has
-        the messages)."""
-        for conversation in (f"rest:{sender}", sender):
-            response = requests.get(f"{self.stack.rasa_url}/conversations/{conversation}/tracker",
-                                    params={"token": self.env["RASA_AUTH_TOKEN"]}, timeout=30)
-            response.raise_for_status()
-            tracker = response.json()
-            if any(event.get("event") == "user" for event in tracker.get("events") or []):
-                return tracker  # (an id never used still answers, with just a session start)
-        return {}
+        """The conversation's tracker from Rasa's HTTP API (REST conversations are `rest:<sender>`)."""
+        response = requests.get(f"{self.stack.rasa_url}/conversations/rest:{sender}/tracker",
+                                params={"token": self.env["RASA_AUTH_TOKEN"]}, timeout=30)
+        response.raise_for_status()
+        return response.json()
 
     def stamped_client(self, sender: str) -> str | None:
         """The client address the channel recorded on the conversation's latest message."""

@@ -37,7 +37,7 @@ ADVERSARIAL = {
 
 
 def post(stack: StackConfig, sender: str, text: str) -> tuple[requests.Response, float]:
-    """One message over the REST channel as a shop's backend sends it (bearer token: shared contract K1)."""
+    """One message over the REST channel as a shop's backend sends it (with its bearer token)."""
     token = stack.env().get("SHOPDESK_REST_TOKEN", "")
     started = time.perf_counter()
     response = requests.post(stack.rasa_url + REST_PATH, json={"sender": sender, "message": text},
