@@ -367,7 +367,7 @@ class Planner:
             # only a message the channel takes in has used up its message id (a refused one has not)
             previous = next((s for s in reversed(steps) if s.kind.startswith("valid:") and s.expect == ACCEPT),
                             None)
-            if previous is not None and roll < 0.08:      # a retry: same message id, fresh signature
+            if previous is not None and previous.message_id and roll < 0.08:  # a retry: same id, fresh signature
                 steps.append(Step("webhook", "retry_same_message_id", DUPLICATE, text=previous.text,
                                   message_id=previous.message_id, obj=dict(previous.obj), sender=sender))
             elif previous is not None and roll < 0.14:    # the exact request again (a replay)
