@@ -44,12 +44,18 @@ RETURN_WINDOW_DAYS = 30
 # the client address and the conversation it came from; once any of them has MAX_FAILED_VERIFICATIONS
 # failures within VERIFICATION_LOCKOUT, further checks touching it are refused unevaluated. So tries
 # 1..MAX are evaluated and the next one is not, whichever conversation, channel or process it arrives on.
+# A second, daily cap stops the slow drip that the short window alone allows (3 tries every 15 minutes would
+# still be 288 guesses a day against one known email).
 MAX_FAILED_VERIFICATIONS = 3
 VERIFICATION_LOCKOUT = timedelta(minutes=15)
+MAX_FAILED_VERIFICATIONS_PER_DAY = 10
+VERIFICATION_LIMITS = ((MAX_FAILED_VERIFICATIONS, VERIFICATION_LOCKOUT),
+                       (MAX_FAILED_VERIFICATIONS_PER_DAY, timedelta(days=1)))
 VERIFY_SCOPE = "verify"
 LOCKED_OUT_MESSAGE = (
     f"Too many unsuccessful attempts. For your security, order look-ups with these details are paused for "
-    f"{VERIFICATION_LOCKOUT.seconds // 60} minutes. Please try again later or ask to talk to a person."
+    f"{VERIFICATION_LOCKOUT.seconds // 60} minutes (for a day after repeated attempts). Please try again later "
+    f"or ask to talk to a person."
 )
 MAX_ADDRESS_LENGTH = 300
 
@@ -113,6 +119,16 @@ def verification_keys(conversation_id: str | None, order_number: str | None, ema
     return [throttle_key(kind, value) for kind, value in parts.items() if value]
 
 
+def _over_a_limit(session: Session, keys: list[str], now: datetime, counting_this_one: bool) -> bool:
+    """Whether any key has used up one of VERIFICATION_LIMITS (with `counting_this_one`, the check being made
+    is already recorded, so reaching the limit is still allowed and only going past it is not)."""
+    for limit, window in VERIFICATION_LIMITS:
+        failures = recent_failures(session, VERIFY_SCOPE, keys, window, now)
+        if failures > limit or (failures == limit and not counting_this_one):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class CustomerView:
     id: int
@@ -161,7 +177,7 @@ class OrderDesk:
             pending_ids = [event.id for event in pending]
         try:
             with self._sessions.begin() as s:
-                if recent_failures(s, VERIFY_SCOPE, keys, VERIFICATION_LOCKOUT, now) > MAX_FAILED_VERIFICATIONS:
+                if _over_a_limit(s, keys, now, counting_this_one=True):
                     raise NotAllowed(LOCKED_OUT_MESSAGE)
                 number, address = normalize_order_number(order_number), normalize_email(email)
                 customer_id = None
@@ -185,8 +201,7 @@ class OrderDesk:
         """Whether a check with these details would be refused now (the same keys verify_owner counts)."""
         keys = verification_keys(conversation_id, order_number, email, client)
         with self._sessions() as s:
-            failures = recent_failures(s, VERIFY_SCOPE, keys, VERIFICATION_LOCKOUT, self._now())
-        return failures >= MAX_FAILED_VERIFICATIONS
+            return _over_a_limit(s, keys, self._now(), counting_this_one=False)
 
     def _withdraw(self, event_ids: list[int]) -> None:
         with self._sessions.begin() as s:
@@ -359,6 +374,7 @@ def _return_blocker(order: Order, now: datetime) -> str | None:
 __all__ = [
     "LOCKED_OUT_MESSAGE",
     "MAX_FAILED_VERIFICATIONS",
+    "MAX_FAILED_VERIFICATIONS_PER_DAY",
     "RETURN_WINDOW_DAYS",
     "VERIFICATION_LOCKOUT",
     "CustomerView",

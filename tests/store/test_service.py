@@ -11,6 +11,7 @@ from store.security import ThrottleEvent
 from store.service import (
     LOCKED_OUT_MESSAGE,
     MAX_FAILED_VERIFICATIONS,
+    MAX_FAILED_VERIFICATIONS_PER_DAY,
     VERIFICATION_LOCKOUT,
     NotAllowed,
     OrderDesk,
@@ -270,6 +271,24 @@ def test_lockout_expires(engine) -> None:
     later = OrderDesk(sessionmaker(engine), clock=lambda: now + VERIFICATION_LOCKOUT + timedelta(minutes=1))
     assert not later.is_locked_out("conv-x")
     assert later.verify_owner("conv-x", "900001", email_of(later, ALICE)) == ALICE
+
+
+def test_a_daily_cap_stops_the_slow_drip(engine) -> None:
+    """Three guesses every quarter of an hour stay under the short window, not under the daily cap."""
+    from sqlalchemy.orm import sessionmaker
+
+    start = datetime.now()
+    for guess in range(MAX_FAILED_VERIFICATIONS_PER_DAY):
+        at = start + (VERIFICATION_LOCKOUT + timedelta(minutes=1)) * (guess // MAX_FAILED_VERIFICATIONS)
+        desk = OrderDesk(sessionmaker(engine), clock=lambda at=at: at)
+        assert desk.verify_owner(f"conv-{guess}", f"99{guess:04d}", email_of(desk, ALICE)) is None
+    later = start + (VERIFICATION_LOCKOUT + timedelta(minutes=1)) * 4
+    desk = OrderDesk(sessionmaker(engine), clock=lambda: later)
+    assert desk.is_locked_out("conv-new", email=email_of(desk, ALICE))
+    with pytest.raises(NotAllowed):
+        desk.verify_owner("conv-new", "900001", email_of(desk, ALICE))  # even the right order: not evaluated
+    next_day = OrderDesk(sessionmaker(engine), clock=lambda: start + timedelta(days=1, minutes=1))
+    assert next_day.verify_owner("conv-new", "900001", email_of(next_day, ALICE)) == ALICE
 
 
 def test_throttle_rows_hold_no_identifiers(desk: OrderDesk, engine) -> None:
