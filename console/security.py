@@ -3,13 +3,13 @@ client is (for throttling sign-ins) and where a sign-in may lead (same-site path
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, jsonify, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from bot.channels.client_ip import client_address as forwarded_client_address
 from console.settings import Network
 from console.users import AgentView, get_agent
 
@@ -91,24 +91,10 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
 def client_address() -> str:
     """The client's address: the connection's, or, behind one of SHOPDESK_TRUSTED_PROXIES, the last address in
-    X-Forwarded-For that is not a trusted proxy (what a client writes into the header itself is never used)."""
+    X-Forwarded-For that is not a trusted proxy (what a client writes into the header itself is never used).
+    The same rule as the widget channel's, from the one implementation of it."""
     trusted: tuple[Network, ...] = current_app.config.get("CONSOLE_TRUSTED_PROXIES", ())
-    remote = _address(request.remote_addr or "")
-    if remote is None:
-        return "unknown"
-    hops = [part for header in request.headers.getlist("X-Forwarded-For") for part in header.split(",")]
-    while hops and any(remote in network for network in trusted):
-        previous = _address(hops.pop())
-        if previous is None:
-            break
-        remote = previous
-    return str(remote)
+    forwarded = ",".join(request.headers.getlist("X-Forwarded-For"))
+    return forwarded_client_address(request.remote_addr or "", forwarded or None, trusted)

@@ -7,10 +7,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from bot.channels.client_ip import Network
 from console import ConfigurationError
 from store.db import database_url
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_networks(spec: str) -> tuple[Network, ...]:
