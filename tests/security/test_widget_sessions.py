@@ -151,14 +151,20 @@ def mentions(texts: list[str], order_number: str) -> bool:
     return any(re.search(rf"\b{re.escape(order_number)}\b", t) for t in texts)
 
 
+def signed_in_and_chatting(web_app, widgets, shopper) -> tuple[Shopper, dict, Any]:
+    """A browser signed in as `shopper`, its `/api/session`, and a widget joined to that conversation."""
+    browser = Shopper(web_app.url)
+    browser.sign_in(shopper.id)
+    session = browser.session()
+    chat = widgets()
+    assert chat.request(session["conversation_id"], session["session_token"]) == session["conversation_id"]
+    return browser, session, chat
+
+
 def test_knowing_the_conversation_id_gives_another_client_nothing(web_app, widgets, shoppers) -> None:
     shopper = shoppers[0]
-    victim = Shopper(web_app.url)
-    victim.sign_in(shopper.id)
-    session = victim.session()
+    _, session, chat = signed_in_and_chatting(web_app, widgets, shopper)
     victim_id = session["conversation_id"]
-    chat = widgets()
-    assert chat.request(victim_id, session["session_token"]) == victim_id
 
     thief = widgets()
     forged = session["session_token"][:-4] + ("AAAA" if not session["session_token"].endswith("AAAA") else "BBBB")
@@ -184,12 +190,8 @@ def test_knowing_the_conversation_id_gives_another_client_nothing(web_app, widge
 
 def test_after_sign_out_the_old_tokens_give_nothing(web_app, widgets, shoppers) -> None:
     shopper = shoppers[1]
-    browser = Shopper(web_app.url)
-    browser.sign_in(shopper.id)
-    old = browser.session()
+    browser, old, still_open = signed_in_and_chatting(web_app, widgets, shopper)  # a tab left open in it
     old_id = old["conversation_id"]
-    still_open = widgets()                  # a tab left open in the old conversation
-    assert still_open.request(old_id, old["session_token"]) == old_id
     still_open.say("show me my recent orders", old_id, old["customer_token"])
     assert mentions(still_open.texts(), shopper.order_number)
 
