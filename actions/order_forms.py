@@ -1,4 +1,4 @@
-"""Validation of the order forms: which order, whose it is, and whether the shop's rules allow the change.
+"""The order forms: which order, whose it is, what the customer wants changed, read from whatever they write.
 
 Every order flow shares the same first steps: an order number and, unless the conversation already has
 a verified customer, the email on that order. Wrong pairs get exactly the same answer as unknown orders,
@@ -7,23 +7,43 @@ conversation (the order desk counts them across conversations and channels), so 
 enumerated. When an order can't be changed (already shipped, outside the return window...) the form ends
 early with the reason in `order_blocker`; the flow's submit action says it.
 
-The order number identifies what a flow changes, so it only changes when the customer answers the order
-question or names it when starting a flow (domain.yml conditions its mappings the same way): a number the
-NLU finds inside an address or a return reason, or something that isn't an order number at all, never
-replaces the order the flow is about.
+Customers don't answer one question at a time, so the slots are read here (rasa-sdk `extract_<slot>`
+methods; domain.yml maps them as `custom`), from the NLU's entities and the text itself, on every turn:
+- details given early, together or in any order fill the form and its questions are skipped;
+- "no sorry, I meant 581230" moves the flow to that order (and a pending "yes" is forgotten);
+- a flow started with no order named continues with the order just discussed ("cancel it");
+- a message that is not an answer to the pending question (another request, a question about the shop,
+  "stop") is rejected by the form, so Rasa's rules answer it; the form then asks its question again, or
+  ends cleanly when the customer asked for something else. A number inside an address or a return reason
+  is never taken for a change of order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.desk import order_desk
 from actions.identity import CUSTOMER_SLOT, verified_customer_id
+from actions.message_parsing import (
+    address_in,
+    emails,
+    is_correction,
+    is_explicit_stop,
+    is_question,
+    is_request,
+    looks_like_address,
+    names_an_order_explicitly,
+    order_numbers,
+    reason_in,
+    yes_or_no,
+)
 from actions.resilience import degrade_on_store_outage
 from store.service import (
     MAX_FAILED_VERIFICATIONS,
@@ -32,8 +52,6 @@ from store.service import (
     OrderDesk,
     OrderDeskError,
     address_problem,
-    normalize_email,
-    normalize_order_number,
 )
 
 BLOCKER_SLOT = "order_blocker"
@@ -44,6 +62,37 @@ NO_MATCH = ("I couldn't find an order with that number and email address. Please
             f"paused for {_PAUSE} after {MAX_FAILED_VERIFICATIONS} unsuccessful tries.")
 LAST_TRY = ("I couldn't match that order number and email. For your security I've paused order look-ups "
             f"with these details for {_PAUSE}. Our team can help you in the meantime.")
+NOT_AN_ORDER_NUMBER = ("That doesn't look like an order number. Order numbers are 6 digits, like 536365 (cancelled "
+                       "ones start with a C); you'll find yours in the order confirmation email. If you're "
+                       "signed in on our site, I can show you your orders instead.")
+NOT_AN_EMAIL = "That doesn't look like an email address. Please type it like name@example.com."
+YES_OR_NO = "Sorry, I need a clear yes or no for this one."
+
+# The intent that starts each order flow, and its form.
+FLOW_FORMS: dict[str, str] = {
+    "track_order": "track_order_form",
+    "cancel_order": "cancel_order_form",
+    "change_shipping_address": "change_address_form",
+    "get_refund": "return_form",
+    "track_refund": "track_refund_form",
+    "get_invoice": "invoice_form",
+    "list_orders": "list_orders_form",
+}
+# No rule answers these inside a flow: they are answers (or non-answers) to the form's own question.
+ANSWER_INTENTS = frozenset({"inform", "affirm", "deny"})
+HUMAN_INTENTS = frozenset({"contact_human_agent", "contact_customer_service"})
+FREE_TEXT_SLOTS = frozenset({"new_address", "return_reason"})
+# What one flow collected that must never carry over into another (a "yes", an address, a reason).
+FLOW_STATE_SLOTS = ("confirmation", "new_address", "return_reason", BLOCKER_SLOT)
+_INTERNAL_ACTIONS = frozenset({"action_listen", "action_extract_slots", None})
+
+
+def _checked_when_extracted(slot: str) -> Any:
+    """rasa-sdk validates every slot set this turn; ours were checked as they were read (extract_*)."""
+    def validate(self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 domain: DomainDict) -> dict[str, Any]:
+        return {slot: value}
+    return validate
 
 
 def client_of(tracker: Tracker) -> str | None:
@@ -55,7 +104,7 @@ def client_of(tracker: Tracker) -> str | None:
 def slot_before_latest_message(tracker: Tracker, slot: str) -> Any:
     """The slot's value before the latest user message (what the conversation held before this turn)."""
     events = tracker.events or []
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    last_user = _latest_user_index(events)
     if last_user is None:
         return None
     for event in reversed(events[:last_user]):
@@ -66,11 +115,25 @@ def slot_before_latest_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
-def order_numbers_in(value: Any) -> list[str]:
-    """The distinct order numbers in a slot value (the NLU gives a list when it tags several)."""
-    values = value if isinstance(value, list) else [value]
-    found = [normalize_order_number(str(v)) for v in values if v is not None]
-    return list(dict.fromkeys(n for n in found if n))
+def _latest_user_index(events: list[dict[str, Any]]) -> int | None:
+    return max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+
+
+def intent_of(message: Mapping[str, Any]) -> tuple[str, float]:
+    intent = message.get("intent") or {}
+    return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
+
+
+def answered_elsewhere(tracker: Tracker, form: str) -> bool:
+    """Has another action already answered the latest message? Then the form is coming back after a
+    digression, and that message is not an answer to its question."""
+    events = tracker.events or []
+    last_user = _latest_user_index(events)
+    if last_user is None:
+        return False
+    own = {form, f"validate_{form}"}
+    return any(e.get("event") == "action" and e.get("name") not in _INTERNAL_ACTIONS | own
+               for e in events[last_user + 1:])
 
 
 class OrderFormValidation(FormValidationAction):
@@ -84,9 +147,72 @@ class OrderFormValidation(FormValidationAction):
     def name(self) -> str:
         return f"validate_{self.form}"
 
+    # --- the turn as a whole ------------------------------------------------------------------------------
+
+    def activating(self, tracker: Tracker) -> bool:
+        return (tracker.active_loop or {}).get("name") != self.form
+
+    def requested(self, tracker: Tracker) -> str | None:
+        return None if self.activating(tracker) else tracker.get_slot("requested_slot")
+
+    def fresh_message(self, tracker: Tracker) -> Mapping[str, Any] | None:
+        """The latest message, when it is this form's to read (not already answered by another action)."""
+        return None if answered_elsewhere(tracker, self.form) else (tracker.latest_message or {})
+
+    def leaves_the_form(self, tracker: Tracker) -> bool:
+        """Is the latest message something other than an answer to the pending question?"""
+        requested, message = self.requested(tracker), self.fresh_message(tracker)
+        if not requested or message is None:
+            return False
+        text = str(message.get("text") or "").strip()
+        intent, confidence = intent_of(message)
+        if text.startswith("/"):
+            return intent not in ANSWER_INTENTS and FLOW_FORMS.get(intent) != self.form
+        if emails(message) or (order_numbers(message) and requested not in FREE_TEXT_SLOTS):
+            return False  # details for this flow
+        if intent in ANSWER_INTENTS:
+            return False
+        if intent == "stop":
+            return requested != "return_reason" or is_explicit_stop(text)
+        if requested == "confirmation" and intent not in FLOW_FORMS and yes_or_no(text, intent) is not None:
+            return False
+        if intent in FLOW_FORMS:
+            if FLOW_FORMS[intent] == self.form:
+                return False
+            if requested == "return_reason":
+                return confidence >= 0.8 and is_request(text)
+            return confidence >= 0.5 and not (requested == "new_address" and looks_like_address(text))
+        if requested == "return_reason":  # almost anything is a reason; a question or a person request isn't
+            return is_question(text) or intent in HUMAN_INTENTS
+        if requested == "new_address":
+            return not looks_like_address(text)
+        return True
+
     @degrade_on_store_outage
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        return await super().run(dispatcher, tracker, domain)
+        if self.leaves_the_form(tracker):
+            # Let Rasa's rules answer it; the form asks again afterwards, or a new flow / "stop" replaces it.
+            # What this flow collected is dropped when the customer moves on, so it can't resurface later.
+            intent, _ = intent_of(tracker.latest_message or {})
+            leaving = intent in FLOW_FORMS or intent == "stop"
+            resets = [SlotSet(slot, None) for slot in FLOW_STATE_SLOTS
+                      if leaving and tracker.get_slot(slot) is not None]
+            return [*resets, ActionExecutionRejected(self.form)]
+        # rasa-sdk's run, except that what the extraction found is kept even when it is no longer a required
+        # slot afterwards (the email and the verified customer, once the email proved who they are).
+        extracted = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extracted)
+        validated = await self._extract_validation_events(dispatcher, tracker, domain)
+        names = {event.get("name") for event in validated if event.get("event") == "slot"}
+        return [event for event in extracted if event.get("name") not in names] + validated
+
+    validate_order_id = _checked_when_extracted("order_id")
+    validate_email = _checked_when_extracted("email")
+    validate_confirmation = _checked_when_extracted("confirmation")
+    validate_new_address = _checked_when_extracted("new_address")
+    validate_return_reason = _checked_when_extracted("return_reason")
+
+    # --- which slots ---------------------------------------------------------------------------------------
 
     def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
         """Why this flow can't go ahead for this order (None: it can). Raises OrderNotFound."""
@@ -99,51 +225,84 @@ class OrderFormValidation(FormValidationAction):
         if tracker.get_slot(BLOCKER_SLOT):
             return []
         customer = verified_customer_id(tracker)
-        if customer is not None and self.order_optional_when_verified and not tracker.get_slot("order_id"):
+        if customer is not None and self.order_optional_when_verified and not self._order_named(tracker):
             return []
         slots = ["order_id"] + ([] if customer is not None else ["email"]) + list(self.extra_slots)
         return slots + (["confirmation"] if self.needs_confirmation else [])
 
-    def validate_order_id(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        asked = tracker.get_slot("requested_slot")
-        previous = order_numbers_in(slot_before_latest_message(tracker, "order_id"))
-        # Only an answer to the order question, or the message that started the flow, can name the order;
-        # a number found inside another answer (an address, a reason) is not a change of order.
-        candidates = order_numbers_in(value) if asked in (None, "order_id") else previous
-        if len(candidates) != 1 and asked != "order_id":
-            candidates = previous  # something that isn't one order number never replaces the order we had
-        if len(candidates) != 1:
-            if asked == "order_id":
-                dispatcher.utter_message(text=(
-                    "Which order do you mean? Please give me just one order number." if candidates else
-                    "That doesn't look like an order number. Order numbers are 6 digits, like 536365 "
-                    "(cancelled ones start with a C)."))
-            return {"order_id": None}
-        number = candidates[0]
-        customer = verified_customer_id(tracker)
-        if customer is not None:
-            return self._check_order(dispatcher, customer, number)
-        email = tracker.get_slot("email")
-        if email and normalize_email(email):
-            return self._verify_pair(dispatcher, tracker, number, email)
-        return {"order_id": number}
+    def _order_named(self, tracker: Tracker) -> bool:
+        """Optional-order flows (list orders, refunds) use the order only when the customer names one now."""
+        message = self.fresh_message(tracker) or {}
+        return bool(order_numbers(message)) or (not self.activating(tracker) and bool(tracker.get_slot("order_id")))
 
-    def validate_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    # --- order number and email ------------------------------------------------------------------------------
+
+    def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if verified_customer_id(tracker) is not None:
-            return {"email": None}
-        email = normalize_email(str(value) if value is not None else None)
-        if email is None:
-            dispatcher.utter_message(text="That doesn't look like an email address. Please type it like "
-                                          "name@example.com.")
-            return {"email": None}
+        message = self.fresh_message(tracker)
+        if message is None:
+            return {}
+        requested, activating = self.requested(tracker), self.activating(tracker)
+        text = str(message.get("text") or "")
+        current = tracker.get_slot("order_id")
+        numbers = order_numbers(message)
+        if requested in FREE_TEXT_SLOTS and not (names_an_order_explicitly(text) and is_correction(text)):
+            return {}  # a house number, a postcode or a number in a reason is not a change of order
+        if len(numbers) > 1:
+            if requested == "order_id" or activating:
+                dispatcher.utter_message(text="Which order do you mean? Please give me just one order number "
+                                              f"({' or '.join(numbers[:3])}).")
+                return {"order_id": None}
+            return {}  # several numbers mid-flow: keep the order we have
+        if not numbers:
+            if activating and current:
+                return self._take_order(dispatcher, tracker, current)  # "cancel it": the order just discussed
+            if requested == "order_id" and not emails(message):
+                dispatcher.utter_message(text=NOT_AN_ORDER_NUMBER)
+                return {"order_id": None}
+            if requested == "order_id":
+                email = emails(message)[0]
+                return {} if verified_customer_id(tracker) is not None else {"email": email}
+            return {}
+        number = numbers[0]
+        if number == current and not activating and requested != "order_id":
+            return {}
+        return self._take_order(dispatcher, tracker, number)
+
+    def extract_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        message = self.fresh_message(tracker)
+        if message is None or verified_customer_id(tracker) is not None:
+            return {}
+        requested = self.requested(tracker)
+        found = emails(message)
+        if requested in FREE_TEXT_SLOTS:
+            return {}
+        if order_numbers(message) and found:
+            return {}  # extract_order_id already checked this pair
+        if not found:
+            if requested == "email":
+                dispatcher.utter_message(text=NOT_AN_EMAIL)
+                return {"email": None}
+            return {}
         number = tracker.get_slot("order_id")
         if not number:
-            return {"email": email}
-        return self._verify_pair(dispatcher, tracker, number, email)
+            return {"email": found[0]}
+        return self._verify_pair(dispatcher, tracker, number, found[0])
+
+    def _take_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str) -> dict[str, Any]:
+        """The flow is now about `number`: check it is the customer's (proving who they are if needed)."""
+        moved = {"confirmation": None} if number != slot_before_latest_message(tracker, "order_id") else {}
+        customer = verified_customer_id(tracker)
+        if customer is not None:
+            return {**moved, **self._check_order(dispatcher, customer, number)}
+        message = self.fresh_message(tracker) or {}
+        email = next(iter(emails(message)), None) or tracker.get_slot("email")
+        if email:
+            return {**moved, **self._verify_pair(dispatcher, tracker, number, email)}
+        return {**moved, "order_id": number}
 
     def _verify_pair(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, email: str
@@ -169,6 +328,26 @@ class OrderFormValidation(FormValidationAction):
             return {"order_id": None}
         return {"order_id": number, BLOCKER_SLOT: blocker}
 
+    # --- the pending "yes" -----------------------------------------------------------------------------------
+
+    def extract_confirmation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Only an answer to the confirmation just asked counts, and only while nothing it restated changed."""
+        message = self.fresh_message(tracker)
+        if message is None or self.requested(tracker) != "confirmation":
+            return {}
+        if any(tracker.get_slot(slot) != slot_before_latest_message(tracker, slot) for slot in self._restated_slots()):
+            return {"confirmation": None}  # the customer changed the order/address/reason: ask again
+        text = str(message.get("text") or "")
+        answer = yes_or_no(text, intent_of(message)[0])
+        if answer is None:
+            dispatcher.utter_message(text=YES_OR_NO)
+        return {"confirmation": answer}
+
+    def _restated_slots(self) -> tuple[str, ...]:
+        return ("order_id", *self.extra_slots)
+
 
 class ValidateTrackOrderForm(OrderFormValidation):
     form = "track_order_form"
@@ -181,15 +360,6 @@ class ValidateTrackRefundForm(OrderFormValidation):
 
 class ValidateInvoiceForm(OrderFormValidation):
     form = "invoice_form"
-
-    def validate_order_id(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        def order_part(text: Any) -> str:
-            return str(text or "").strip().upper().removeprefix("INV-").removeprefix("INV")
-
-        stripped = [order_part(v) for v in value] if isinstance(value, list) else order_part(value)
-        return super().validate_order_id(stripped, dispatcher, tracker, domain)
 
 
 class ValidateListOrdersForm(OrderFormValidation):
@@ -213,13 +383,28 @@ class ValidateChangeAddressForm(OrderFormValidation):
     def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
         return desk.address_change_blocker(customer_id, order_number)
 
-    def validate_new_address(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def extract_new_address(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if problem := address_problem(str(value or "")):
+        message = self.fresh_message(tracker)
+        if message is None:
+            return {}
+        text, requested = str(message.get("text") or "").strip(), self.requested(tracker)
+        if requested == "new_address":
+            candidate: str | None = text
+        elif requested == "confirmation" and looks_like_address(text) and any(c.isdigit() for c in text) \
+                and yes_or_no(text, intent_of(message)[0]) is None:
+            candidate = text  # "actually make it 14 High Street…": the new address, confirmed again
+        elif requested is None:
+            candidate = address_in(text)  # "change the address on 581146 to 12 High St, Leeds LS1 4AB"
+        else:
+            return {}
+        if not candidate or candidate.startswith("/"):
+            return {}
+        if problem := address_problem(candidate):
             dispatcher.utter_message(text=problem)
             return {"new_address": None}
-        return {"new_address": " ".join(str(value).split())}
+        return {"new_address": " ".join(candidate.split())}
 
 
 class ValidateReturnForm(OrderFormValidation):
@@ -230,10 +415,20 @@ class ValidateReturnForm(OrderFormValidation):
     def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
         return desk.return_blocker(customer_id, order_number)
 
-    def validate_return_reason(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def extract_return_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reason = " ".join(str(value or "").split())
-        if not reason:
-            return {"return_reason": None}
-        return {"return_reason": reason[:500]}
+        """Any reason in the customer's own words ("changed my mind", "too small", "meh")."""
+        message = self.fresh_message(tracker)
+        if message is None:
+            return {}
+        text, requested = str(message.get("text") or "").strip(), self.requested(tracker)
+        if requested == "return_reason":
+            reason: str | None = text
+        elif requested is None:
+            reason = reason_in(text)  # "return 581146 because it's too small"
+        else:
+            return {}
+        if not reason or reason.startswith("/"):
+            return {}
+        return {"return_reason": " ".join(reason.split())[:500]}

@@ -29,10 +29,22 @@ from tests.actions.conftest import make_tracker, run_action, slot_events, token_
 ALICE, BOB = 10001, 10002
 
 
+def start(text: str, slots: dict | None = None, meta: dict | None = None, entities: list | None = None,
+          sender: str = "conv-test"):
+    """The message that starts a flow, as the form's validation sees it on activation."""
+    return make_tracker(slots=slots, text=text, intent="inform", metadata=meta, entities=entities, sender=sender)
+
+
+def answer(form: str, requested: str, text: str, intent: str = "inform", slots: dict | None = None,
+           meta: dict | None = None, entities: list | None = None, sender: str = "conv-test"):
+    """A message sent while `form` waits for `requested`."""
+    return make_tracker(slots={**(slots or {}), "requested_slot": requested}, text=text, intent=intent,
+                        metadata=meta, entities=entities, active_loop=form, sender=sender)
+
+
 def test_verified_customer_tracks_own_order_without_email(desk, domain) -> None:
     meta = {"customer_token": token_for(ALICE)}
-    events, texts = run_action(ValidateTrackOrderForm(), make_tracker(
-        candidates={"order_id": "#900002"}, metadata=meta, active_loop="track_order_form"), domain)
+    events, texts = run_action(ValidateTrackOrderForm(), start("where's my order #900002", meta=meta), domain)
     slots = slot_events(events)
     assert slots["order_id"] == "900002" and slots["requested_slot"] is None and texts == []
     _, texts = run_action(ActionTrackOrder(), make_tracker(slots={"order_id": "900002"}, metadata=meta), domain)
@@ -40,27 +52,24 @@ def test_verified_customer_tracks_own_order_without_email(desk, domain) -> None:
 
 
 def test_unverified_customer_is_asked_for_email_and_wrong_pair_reveals_nothing(desk, domain) -> None:
-    events, _ = run_action(ValidateTrackOrderForm(), make_tracker(
-        candidates={"order_id": "900002"}, active_loop="track_order_form"), domain)
-    # Same slots as the domain lists: Rasa's form itself asks for the next one (the email).
-    assert "requested_slot" not in slot_events(events)
+    events, _ = run_action(ValidateTrackOrderForm(), start("track order 900002"), domain)
+    # The domain's slots: Rasa's form itself asks for the next one (the email).
+    assert slot_events(events)["order_id"] == "900002" and "requested_slot" not in slot_events(events)
 
     bob_email = desk.customer(BOB).email
-    events, texts = run_action(ValidateTrackOrderForm(), make_tracker(
-        slots={"order_id": "900002"}, candidates={"email": bob_email}, active_loop="track_order_form"), domain)
+    events, texts = run_action(ValidateTrackOrderForm(), answer("track_order_form", "email", bob_email,
+                                                                 slots={"order_id": "900002"}), domain)
     assert texts == [NO_MATCH]
     assert slot_events(events)["order_id"] is None and slot_events(events).get("customer_id") is None
-    _, unknown_texts = run_action(ValidateTrackOrderForm(), make_tracker(
-        slots={"order_id": "999999"}, candidates={"email": bob_email}, active_loop="track_order_form",
-        sender="conv-other"), domain)
+    _, unknown_texts = run_action(ValidateTrackOrderForm(), answer(
+        "track_order_form", "email", bob_email, slots={"order_id": "999999"}, sender="conv-other"), domain)
     assert unknown_texts == texts  # unknown order and someone else's order read the same
 
 
 def test_order_id_and_email_prove_identity(desk, domain) -> None:
     alice_email = desk.customer(ALICE).email
-    events, _ = run_action(ValidateTrackOrderForm(), make_tracker(
-        slots={"order_id": "900001"}, candidates={"email": alice_email.upper()}, active_loop="track_order_form"),
-        domain)
+    events, _ = run_action(ValidateTrackOrderForm(), answer(
+        "track_order_form", "email", alice_email.upper(), slots={"order_id": "900001"}), domain)
     slots = slot_events(events)
     assert slots["customer_id"] == str(ALICE) and slots["requested_slot"] is None
 
@@ -68,9 +77,8 @@ def test_order_id_and_email_prove_identity(desk, domain) -> None:
 def guess(domain, number: str, email: str, sender: str, client: str | None = None):
     """One order-number + email check as the form runs it (the email answers the email question)."""
     metadata = {"shopdesk_client": client} if client else {}
-    events, texts = run_action(ValidateTrackOrderForm(), make_tracker(
-        slots={"order_id": number, "requested_slot": "email"}, candidates={"email": email},
-        active_loop="track_order_form", sender=sender, metadata=metadata), domain)
+    events, texts = run_action(ValidateTrackOrderForm(), answer(
+        "track_order_form", "email", email, slots={"order_id": number}, sender=sender, meta=metadata), domain)
     return slot_events(events), texts
 
 
@@ -105,62 +113,136 @@ def test_failures_count_per_client_address_across_conversations(desk, domain) ->
 
 
 def test_malformed_order_number_gets_a_clear_message(desk, domain) -> None:
-    events, texts = run_action(ValidateTrackOrderForm(), make_tracker(
-        slots={"requested_slot": "order_id"}, candidates={"order_id": "my parcel"}, active_loop="track_order_form"),
-        domain)
+    events, texts = run_action(ValidateTrackOrderForm(), answer("track_order_form", "order_id", "my parcel"), domain)
     assert slot_events(events)["order_id"] is None and "doesn't look like an order number" in texts[0]
 
 
 def test_two_order_numbers_in_one_answer_are_not_guessed_between(desk, domain) -> None:
-    events, texts = run_action(ValidateTrackOrderForm(), make_tracker(
-        slots={"requested_slot": "order_id"}, candidates={"order_id": ["900001", "900002"]},
-        active_loop="track_order_form"), domain)
+    events, texts = run_action(ValidateTrackOrderForm(), answer(
+        "track_order_form", "order_id", "900001 or 900002"), domain)
     assert slot_events(events)["order_id"] is None and "just one order number" in texts[0]
 
 
 def test_a_number_in_the_new_address_never_replaces_the_order(desk, domain) -> None:
     """A postcode or house number the NLU tags as an order id, mid-form, leaves the order as it was."""
     meta = {"customer_token": token_for(BOB)}
-    for stray in ("1", "12345", ["1", "4"]):
+    for stray in ("1", "12345", "4"):
         address = "12345 Acacia Avenue, Leeds LS1 4AB"
-        events, texts = run_action(ValidateChangeAddressForm(), make_tracker(
-            slots={"order_id": "900006", "requested_slot": "new_address"},
-            candidates={"order_id": stray, "new_address": address}, metadata=meta,
-            active_loop="change_address_form"), domain)
+        events, texts = run_action(ValidateChangeAddressForm(), answer(
+            "change_address_form", "new_address", address, slots={"order_id": "900006"}, meta=meta,
+            entities=[{"entity": "order_id", "value": stray}]), domain)
         slots = slot_events(events)
-        assert slots["order_id"] == "900006" and slots["new_address"] == address, stray
+        assert slots.get("order_id", "900006") == "900006" and slots["new_address"] == address, stray
         assert slots["requested_slot"] == "confirmation" and texts == []
 
 
-def test_junk_in_the_message_starting_a_flow_keeps_the_order_or_asks(desk, domain) -> None:
+def test_a_flow_started_without_a_number_continues_with_the_order_just_discussed(desk, domain) -> None:
     meta = {"customer_token": token_for(BOB)}
-    events, texts = run_action(ValidateChangeAddressForm(), make_tracker(
-        slots={"order_id": "900006"}, candidates={"order_id": "1"}, metadata=meta,
-        active_loop="change_address_form"), domain)
-    assert slot_events(events)["order_id"] == "900006" and texts == []  # a valid order is never replaced
-    events, texts = run_action(ValidateChangeAddressForm(), make_tracker(
-        candidates={"order_id": "1"}, metadata=meta, active_loop="change_address_form"), domain)
-    assert slot_events(events)["order_id"] is None and texts == []  # the form just asks for the order
+    events, texts = run_action(ValidateChangeAddressForm(), start(
+        "can i change the address on it", slots={"order_id": "900006"}, meta=meta), domain)
+    assert slot_events(events)["order_id"] == "900006" and texts == []
+    assert slot_events(events)["requested_slot"] == "new_address"
+    events, texts = run_action(ValidateChangeAddressForm(), start("change my address", meta=meta), domain)
+    assert slot_events(events)["requested_slot"] == "order_id" and texts == []  # the form just asks
+
+
+def test_early_and_combined_details_skip_the_questions(desk, domain) -> None:
+    alice_email = desk.customer(ALICE).email
+    events, texts = run_action(ValidateCancelOrderForm(), start(
+        f"hi pls cancel #900001 my email is {alice_email} thx"), domain)
+    slots = slot_events(events)
+    assert slots["customer_id"] == str(ALICE) and slots["requested_slot"] == "confirmation" and texts == []
+    events, _ = run_action(ValidateReturnForm(), start(
+        "i want to return order 900003 because it's too small", meta={"customer_token": token_for(ALICE)}), domain)
+    slots = slot_events(events)
+    assert slots["return_reason"] == "it's too small" and slots["requested_slot"] == "confirmation"
+    events, _ = run_action(ValidateChangeAddressForm(), start(
+        "change the address on 900006 to 4 Mill Lane, Leeds LS2 7HY", meta={"customer_token": token_for(BOB)}),
+        domain)
+    assert slot_events(events)["new_address"] == "4 Mill Lane, Leeds LS2 7HY"
+
+
+def test_an_email_given_before_the_order_is_kept_for_it(desk, domain) -> None:
+    alice_email = desk.customer(ALICE).email
+    events, texts = run_action(ValidateTrackOrderForm(), answer(
+        "track_order_form", "order_id", f"my email is {alice_email}"), domain)
+    assert slot_events(events)["email"] == alice_email and texts == []
+    events, _ = run_action(ValidateTrackOrderForm(), answer(
+        "track_order_form", "order_id", "it's 900001", slots={"email": alice_email}), domain)
+    assert slot_events(events)["customer_id"] == str(ALICE)
+
+
+def test_a_correction_moves_the_flow_and_forgets_the_pending_yes(desk, domain) -> None:
+    meta = {"customer_token": token_for(ALICE)}
+    events, _ = run_action(ValidateCancelOrderForm(), answer(
+        "cancel_order_form", "confirmation", "no sorry, I meant 900002", intent="deny",
+        slots={"order_id": "900001"}, meta=meta), domain)
+    slots = slot_events(events)
+    assert slots["order_id"] == "900002" and slots["confirmation"] is None
+    assert "shipped" in slots["order_blocker"]  # the new order's own rules apply: it can't be cancelled now
+    events, _ = run_action(ValidateCancelOrderForm(), answer(
+        "cancel_order_form", "confirmation", "oops wrong one, 900001", intent="inform",
+        slots={"order_id": "900002"}, meta=meta), domain)
+    slots = slot_events(events)
+    assert slots["order_id"] == "900001" and slots["confirmation"] is None
+    assert slots["requested_slot"] == "confirmation"  # asked again, about the new order
+
+
+def test_yes_counts_only_as_the_answer_to_the_confirmation_just_asked(desk, domain) -> None:
+    meta = {"customer_token": token_for(ALICE)}
+    events, _ = run_action(ValidateCancelOrderForm(), answer(
+        "cancel_order_form", "confirmation", "yep go ahead", intent="affirm", slots={"order_id": "900001"},
+        meta=meta), domain)
+    assert slot_events(events)["confirmation"] is True
+    events, texts = run_action(ValidateCancelOrderForm(), answer(
+        "cancel_order_form", "confirmation", "hmm let me think", intent="inform", slots={"order_id": "900001"},
+        meta=meta), domain)
+    assert slot_events(events)["confirmation"] is None and "yes or no" in texts[0]
+    # at activation a "yes" is not an answer to anything
+    events, _ = run_action(ValidateCancelOrderForm(), start("yes cancel 900001", meta=meta), domain)
+    assert slot_events(events).get("confirmation") is None
+
+
+def test_a_new_request_inside_a_form_leaves_it_and_drops_what_it_collected(desk, domain) -> None:
+    meta = {"customer_token": token_for(BOB)}
+    events, texts = run_action(ValidateCancelOrderForm(), answer(
+        "cancel_order_form", "confirmation", "actually can I change the address instead",
+        intent="change_shipping_address", slots={"order_id": "900006", "confirmation": None}, meta=meta), domain)
+    assert events[-1]["event"] == "action_execution_rejected" and texts == []
+    events, _ = run_action(ValidateChangeAddressForm(), answer(
+        "change_address_form", "new_address", "what's your returns policy?", intent="check_refund_policy",
+        slots={"order_id": "900006", "return_reason": "old reason"}, meta=meta), domain)
+    # a question is answered by the rules, then the form asks again: nothing collected is dropped
+    assert [e["event"] for e in events] == ["action_execution_rejected"]
+    events, _ = run_action(ValidateReturnForm(), answer(
+        "return_form", "return_reason", "stop", intent="stop", slots={"order_id": "900003"}, meta=meta), domain)
+    assert events[-1]["event"] == "action_execution_rejected"
+
+
+def test_any_reasonable_return_reason_is_accepted(desk, domain) -> None:
+    meta = {"customer_token": token_for(ALICE)}
+    for reason, intent in (("changed my mind", "stop"), ("too small", "complaint"), ("meh didnt like it", "deny"),
+                           ("it broke after 2 days", "cancel_order")):
+        events, texts = run_action(ValidateReturnForm(), answer(
+            "return_form", "return_reason", reason, intent=intent, slots={"order_id": "900003"}, meta=meta), domain)
+        assert slot_events(events)["return_reason"] == reason and texts == [], reason
 
 
 def test_forged_or_foreign_token_is_ignored(desk, domain) -> None:
     forged = {"customer_token": token_for(ALICE)[:-3] + "abc"}
-    events, _ = run_action(ValidateTrackOrderForm(), make_tracker(
-        candidates={"order_id": "900001"}, metadata=forged, active_loop="track_order_form"), domain)
+    events, _ = run_action(ValidateTrackOrderForm(), start("track 900001", meta=forged), domain)
     assert "requested_slot" not in slot_events(events) and "customer_id" not in slot_events(events)
 
 
 def test_verified_customer_cannot_reach_someone_elses_order(desk, domain) -> None:
-    events, texts = run_action(ValidateCancelOrderForm(), make_tracker(
-        candidates={"order_id": "900006"}, metadata={"customer_token": token_for(ALICE)},
-        active_loop="cancel_order_form"), domain)
+    events, texts = run_action(ValidateCancelOrderForm(), start(
+        "cancel 900006", meta={"customer_token": token_for(ALICE)}), domain)
     assert slot_events(events)["order_id"] is None and "couldn't find an order 900006" in texts[0]
 
 
 def test_cancel_processing_order_after_yes(desk, domain) -> None:
     meta = {"customer_token": token_for(ALICE)}
-    events, _ = run_action(ValidateCancelOrderForm(), make_tracker(
-        candidates={"order_id": "900001"}, metadata=meta, active_loop="cancel_order_form"), domain)
+    events, _ = run_action(ValidateCancelOrderForm(), start("cancel 900001", meta=meta), domain)
     assert slot_events(events)["requested_slot"] == "confirmation"
     _, texts = run_action(ActionAskConfirmation(), make_tracker(
         slots={"order_id": "900001"}, metadata=meta, active_loop="cancel_order_form"), domain)
@@ -178,8 +260,7 @@ def test_cancel_processing_order_after_yes(desk, domain) -> None:
 
 def test_cancel_shipped_order_is_refused_and_changes_nothing(desk, domain) -> None:
     meta = {"customer_token": token_for(ALICE)}
-    events, _ = run_action(ValidateCancelOrderForm(), make_tracker(
-        candidates={"order_id": "900002"}, metadata=meta, active_loop="cancel_order_form"), domain)
+    events, _ = run_action(ValidateCancelOrderForm(), start("cancel 900002", meta=meta), domain)
     slots = slot_events(events)
     assert "already shipped" in slots["order_blocker"] and slots["requested_slot"] is None
     _, texts = run_action(ActionCancelOrder(), make_tracker(
@@ -189,14 +270,12 @@ def test_cancel_shipped_order_is_refused_and_changes_nothing(desk, domain) -> No
 
 def test_change_address_flow(desk, domain) -> None:
     meta = {"customer_token": token_for(BOB)}
-    events, texts = run_action(ValidateChangeAddressForm(), make_tracker(
-        slots={"order_id": "900006"}, candidates={"new_address": "nowhere"}, metadata=meta,
-        active_loop="change_address_form"), domain)
+    events, texts = run_action(ValidateChangeAddressForm(), answer(
+        "change_address_form", "new_address", "12 nowhere", slots={"order_id": "900006"}, meta=meta), domain)
     assert slot_events(events)["new_address"] is None and "full address" in texts[0]
     address = "12 Rue de la Paix, 75002 Paris, France"
-    events, _ = run_action(ValidateChangeAddressForm(), make_tracker(
-        slots={"order_id": "900006"}, candidates={"new_address": address}, metadata=meta,
-        active_loop="change_address_form"), domain)
+    events, _ = run_action(ValidateChangeAddressForm(), answer(
+        "change_address_form", "new_address", address, slots={"order_id": "900006"}, meta=meta), domain)
     assert slot_events(events)["requested_slot"] == "confirmation"
     _, texts = run_action(ActionChangeAddress(), make_tracker(
         slots={"order_id": "900006", "new_address": address, "confirmation": True}, metadata=meta), domain)
@@ -205,8 +284,7 @@ def test_change_address_flow(desk, domain) -> None:
 
 def test_return_flow_and_refund_tracking(desk, domain) -> None:
     meta = {"customer_token": token_for(ALICE)}
-    events, _ = run_action(ValidateReturnForm(), make_tracker(
-        candidates={"order_id": "900003"}, metadata=meta, active_loop="return_form"), domain)
+    events, _ = run_action(ValidateReturnForm(), start("return 900003", meta=meta), domain)
     assert slot_events(events)["requested_slot"] == "return_reason"
     _, texts = run_action(ActionOpenReturn(), make_tracker(
         slots={"order_id": "900003", "return_reason": "arrived damaged", "confirmation": True}, metadata=meta), domain)
@@ -216,30 +294,28 @@ def test_return_flow_and_refund_tracking(desk, domain) -> None:
 
 
 def test_return_refused_outside_window(desk, domain) -> None:
-    events, _ = run_action(ValidateReturnForm(), make_tracker(
-        candidates={"order_id": "900004"}, metadata={"customer_token": token_for(BOB)}, active_loop="return_form"),
-        domain)
+    events, _ = run_action(ValidateReturnForm(), start("return 900004", meta={"customer_token": token_for(BOB)}),
+                           domain)
     assert "outside our return window" in slot_events(events)["order_blocker"]
 
 
 def test_invoice_by_invoice_number(desk, domain) -> None:
     meta = {"customer_token": token_for(ALICE)}
-    events, _ = run_action(ValidateInvoiceForm(), make_tracker(
-        candidates={"order_id": "INV-900003"}, metadata=meta, active_loop="invoice_form"), domain)
+    events, _ = run_action(ValidateInvoiceForm(), start("invoice INV-900003 please", meta=meta), domain)
     assert slot_events(events)["order_id"] == "900003"
-    events, _ = run_action(ValidateInvoiceForm(), make_tracker(
-        candidates={"order_id": ["INV-900003", "1"]}, metadata=meta, active_loop="invoice_form"), domain)
+    events, _ = run_action(ValidateInvoiceForm(), start("send me inv900003 x1", meta=meta,
+                                                        entities=[{"entity": "invoice_id", "value": "INV-900003"}]),
+                           domain)
     assert slot_events(events)["order_id"] == "900003"
     _, texts = run_action(ActionGetInvoice(), make_tracker(slots={"order_id": "900003"}, metadata=meta), domain)
     assert "INV-900003" in texts[0]
 
 
 def test_list_orders_needs_identity_and_shows_only_own_orders(desk, domain) -> None:
-    events, _ = run_action(ValidateListOrdersForm(), make_tracker(active_loop="list_orders_form"), domain)
+    events, _ = run_action(ValidateListOrdersForm(), start("show my orders"), domain)
     assert "requested_slot" not in slot_events(events)  # the form goes on to ask for order id and email
     meta = {"customer_token": token_for(BOB)}
-    events, _ = run_action(ValidateListOrdersForm(), make_tracker(metadata=meta, active_loop="list_orders_form"),
-                           domain)
+    events, _ = run_action(ValidateListOrdersForm(), start("show my orders", meta=meta), domain)
     assert slot_events(events)["requested_slot"] is None
     _, texts = run_action(ActionListOrders(), make_tracker(metadata=meta), domain)
     assert "900006" in texts[0] and "900001" not in texts[0]

@@ -1,0 +1,130 @@
+"""What a customer's message says, read without Rasa: order numbers, emails, yes/no, stop, questions.
+
+The NLU tags entities, but customers put details anywhere ("my email is x@y.com and the order is #581163",
+"no sorry, I meant 581230", "INV-581163"), so the order forms read both the NLU's entities and the text
+itself. Everything here is pure and linear-time on the (already length-capped) message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from store.service import normalize_email, normalize_order_number
+
+# A 5–8 digit order number, optionally "#"-prefixed or a C (cancellation) number; never part of a longer
+# token (a phone number, a price, an email, a decimal).
+_ORDER_TOKEN = re.compile(r"(?<![\w@£$€.,/-])#?\s?([Cc]?\d{5,8})(?![\w@%/-]|[.,]\d)")
+_INVOICE_TOKEN = re.compile(r"\bINV-?\s?([Cc]?\d{4,20})\b", re.IGNORECASE)
+_EMAIL_TOKEN = re.compile(r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+_ORDER_CUE = re.compile(r"(#\s?\d|\border\b|\bno\.|\bnumber\b|\bref\b|\binv)", re.IGNORECASE)
+_CORRECTION_CUE = re.compile(
+    r"\b(meant|mean|actually|sorry|wrong|typo|instead|not that one|other one|other order|different order|oops|"
+    r"correction|my bad|i mean)\b", re.IGNORECASE)
+_EXPLICIT_STOP = re.compile(
+    r"^\W*(stop|cancel that|cancel this|never ?mind|nvm|forget (it|that|about it)|leave it|quit|exit|abort|"
+    r"don'?t bother|no thanks?,? (stop|forget it)|"
+    r"i don'?t want to (do|return|change|cancel) (this|that|it)( any ?more)?)\b", re.IGNORECASE)
+_QUESTION_START = re.compile(
+    r"^\W*(what|whats|what's|when|where|why|how|hows|who|which|do|does|did|can|could|is|are|will|would|should|"
+    r"may|am i|is there|are there|any ?way)\b", re.IGNORECASE)
+_REQUEST_CUE = re.compile(
+    r"\b(instead|actually|rather|can (i|you|u)|could (i|you|u)|i want|i wanna|i'?d like|i would like|i need|"
+    r"please|pls|plz|how do i|where is|where's|wheres)\b", re.IGNORECASE)
+_YES = re.compile(r"^\W*(y|ya|yes+|yeah|yep|yup|yea|sure|ok|okay|k|correct|right|confirm(ed)?|go ahead|do it|"
+                  r"please do|absolutely|definitely|of course|affirmative|that'?s right|sounds good|"
+                  r"yes please)\b", re.IGNORECASE)
+_NO = re.compile(r"^\W*(n|no+|nope|nah|don'?t|do not|no thanks|not really|negative)\b", re.IGNORECASE)
+_ADDRESS_HINT = re.compile(
+    r"(\d+[a-z]?\s+\w+|\b(street|st|road|rd|avenue|ave|lane|ln|close|drive|dr|way|place|pl|court|ct|square|sq|"
+    r"crescent|terrace|gardens|grove|hill|park|row|walk|flat|apartment|apt|unit|house|po box|p\.o\.)\b|"
+    r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b)", re.IGNORECASE)
+_REASON_CLAUSE = re.compile(r"\b(?:because|cause|cos|coz|cuz|since|as)\b\s+(.{3,300})$", re.IGNORECASE)
+_ADDRESS_CLAUSE = re.compile(r"\b(?:to|address is|new address)\s*:?\s+(.{6,300})$", re.IGNORECASE)
+
+
+def entity_values(message: Mapping[str, Any], *names: str) -> list[str]:
+    """The values the NLU tagged as any of `names`, in order."""
+    return [str(e.get("value")) for e in (message.get("entities") or [])
+            if e.get("entity") in names and e.get("value") not in (None, "")]
+
+
+def _unique(values: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def order_numbers(message: Mapping[str, Any]) -> list[str]:
+    """Every distinct order number the message names, tagged or written (INV-581163 names order 581163)."""
+    text = str(message.get("text") or "")
+    tagged = [normalize_order_number(_invoice_to_order(v)) for v in entity_values(message, "order_id", "invoice_id")]
+    written = [normalize_order_number(m.group(1)) for m in _INVOICE_TOKEN.finditer(text)]
+    if not text.startswith("/"):
+        written += [normalize_order_number(m.group(1)) for m in _ORDER_TOKEN.finditer(_without_emails(text))]
+    return _unique(n.upper() if n and n[0] in "cC" else n for n in tagged + written)
+
+
+def _invoice_to_order(value: str) -> str:
+    return re.sub(r"^INV-?\s?", "", value.strip(), flags=re.IGNORECASE)
+
+
+def _without_emails(text: str) -> str:
+    return _EMAIL_TOKEN.sub(" ", text)
+
+
+def emails(message: Mapping[str, Any]) -> list[str]:
+    """Every distinct valid email in the message (tagged or written)."""
+    text = str(message.get("text") or "")
+    found = entity_values(message, "email") + [m.group(0).rstrip(".-'") for m in _EMAIL_TOKEN.finditer(text)]
+    return _unique(normalize_email(v) for v in found)
+
+
+def names_an_order_explicitly(text: str) -> bool:
+    """"order 581230", "#581230", "INV-…": a number the customer means as an order, even inside other text."""
+    return bool(_ORDER_CUE.search(text))
+
+
+def is_correction(text: str) -> bool:
+    return bool(_CORRECTION_CUE.search(text))
+
+
+def is_explicit_stop(text: str) -> bool:
+    return bool(_EXPLICIT_STOP.search(text))
+
+
+def is_question(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.endswith("?") or bool(_QUESTION_START.search(stripped))
+
+
+def is_request(text: str) -> bool:
+    """Phrased as a request or a question ("actually can I…", "I want to…"), not as a statement of fact."""
+    return is_question(text) or bool(_REQUEST_CUE.search(text))
+
+
+def yes_or_no(text: str, intent: str) -> bool | None:
+    """True for yes, False for no, None when the message is neither."""
+    if intent == "affirm" or (intent not in ("deny", "stop") and _YES.search(text) and not _NO.search(text)):
+        return True
+    if intent in ("deny", "stop") or _NO.search(text):
+        return False
+    return None
+
+
+def looks_like_address(text: str) -> bool:
+    """A house number and street, a street word, a UK postcode or a PO box: worth parsing as an address."""
+    return len(text.strip()) >= 6 and bool(_ADDRESS_HINT.search(text)) and any(c.isalpha() for c in text)
+
+
+def reason_in(text: str) -> str | None:
+    """The "because …" part of a message that starts a return ("return 581146 because it's too small")."""
+    match = _REASON_CLAUSE.search(text)
+    return " ".join(match.group(1).split()) if match else None
+
+
+def address_in(text: str) -> str | None:
+    """The "… to <address>" part of a message that starts an address change, when it looks like one."""
+    match = _ADDRESS_CLAUSE.search(text)
+    if match and looks_like_address(match.group(1)) and any(ch.isdigit() for ch in match.group(1)):
+        return " ".join(match.group(1).split())
+    return None

@@ -1,0 +1,156 @@
+"""Which order the customer means: asked the easy way, and remembered when mentioned outside a flow.
+
+`action_ask_order_id` is how every order form asks for the order (Rasa runs `action_ask_<slot>` for a form's
+requested slot). A signed-in customer is never asked to type a number: they pick from their own recent
+orders, the ones the flow can act on first. Everyone else is asked for the number, worded for the flow.
+
+`action_order_context` answers a message that gives order details without saying what to do ("my email is
+x@y.com and the order is #581163"): it checks the details like a form would, remembers the order (so "cancel
+it" works next) and asks what the customer would like to do with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.desk import order_desk
+from actions.formatting import day, money
+from actions.identity import CUSTOMER_SLOT, verified_customer_id
+from actions.message_parsing import emails, order_numbers
+from actions.order_forms import NO_MATCH, client_of
+from actions.resilience import degrade_on_store_outage
+from store.service import NotAllowed, OrderDeskError
+from store.views import OrderView
+
+MAX_CHOICES = 5
+# The order states each flow can act on, most useful first (the rest are offered after them).
+FLOW_STATES: dict[str, tuple[str, ...]] = {
+    "cancel_order_form": ("processing",),
+    "change_address_form": ("processing",),
+    "return_form": ("delivered",),
+    "track_order_form": ("shipped", "processing", "delivered"),
+    "track_refund_form": ("returned", "cancelled", "delivered"),
+}
+QUESTIONS: dict[str, str] = {
+    "cancel_order_form": "Which order would you like to cancel?",
+    "change_address_form": "Which order's delivery address should I change?",
+    "return_form": "Which order would you like to return?",
+    "track_order_form": "Which order shall I check?",
+    "track_refund_form": "Which order is the refund for?",
+    "invoice_form": "Which order do you need the invoice for?",
+    "list_orders_form": "Which order shall I look at?",
+}
+ASK_NUMBER: dict[str, str] = {
+    "list_orders_form": "To show your orders I first need to confirm it's you. What's the number of one of your "
+                        "orders (for example 536365)?",
+    "invoice_form": "Which order is the invoice for? Give me the order number (e.g. 536365) or the invoice number "
+                    "(e.g. INV-536365).",
+}
+ASK_NUMBER_DEFAULT = "What's the order number? You'll find it in your order confirmation email (for example 536365)."
+WHAT_NEXT = [
+    {"title": "Where is it?", "payload": "/track_order"},
+    {"title": "Cancel it", "payload": "/cancel_order"},
+    {"title": "Change the address", "payload": "/change_shipping_address"},
+    {"title": "Return it", "payload": "/get_refund"},
+    {"title": "Invoice", "payload": "/get_invoice"},
+]
+
+
+def choice_title(order: OrderView) -> str:
+    items = f"{order.item_count} item{'s' if order.item_count != 1 else ''}"
+    return f"{order.number} · {day(order.placed_at)} · {items}, {money(order.total, order.currency)} · {order.status}"
+
+
+def order_choices(orders: list[OrderView], form: str) -> list[OrderView]:
+    """The customer's orders in the order a flow wants them: those it can act on first."""
+    wanted = FLOW_STATES.get(form, ())
+    first = [o for o in orders if o.status in wanted]
+    return (first + [o for o in orders if o not in first])[:MAX_CHOICES]
+
+
+def pick_buttons(orders: list[OrderView]) -> list[dict[str, str]]:
+    return [{"title": choice_title(o), "payload": f'/inform{{"order_id":"{o.number}"}}'} for o in orders]
+
+
+class ActionAskOrderId(Action):
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    @degrade_on_store_outage
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        form = str((tracker.active_loop or {}).get("name") or "")
+        customer = verified_customer_id(tracker)
+        if customer is None:
+            dispatcher.utter_message(text=ASK_NUMBER.get(form, ASK_NUMBER_DEFAULT))
+            return []
+        orders = order_desk().recent_orders(customer, limit=20)
+        if not orders:
+            dispatcher.utter_message(text="I can't see any orders on your account yet. If you ordered as a guest, "
+                                          "tell me the order number from your confirmation email.")
+            return []
+        dispatcher.utter_message(text=QUESTIONS.get(form, "Which order is it about?") + " Here are your recent ones:",
+                                 buttons=pick_buttons(order_choices(orders, form)))
+        return []
+
+
+class ActionOrderContext(Action):
+    """Order details given outside any flow: check them, remember the order, ask what to do with it."""
+
+    def name(self) -> str:
+        return "action_order_context"
+
+    @degrade_on_store_outage
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        message = tracker.latest_message or {}
+        numbers, found_emails = order_numbers(message), emails(message)
+        customer = verified_customer_id(tracker)
+        number = numbers[0] if len(numbers) == 1 else None
+        if number is None:
+            if found_emails and tracker.get_slot("order_id") and customer is None:
+                return self._verify(dispatcher, tracker, tracker.get_slot("order_id"), found_emails[0])
+            dispatcher.utter_message(text="Thanks! What can I help you with? I can track, cancel or change an "
+                                          "order, start a return, find an invoice or answer questions about the shop.",
+                                     buttons=[*WHAT_NEXT[:1], {"title": "Return something", "payload": "/get_refund"}])
+            return [SlotSet("email", found_emails[0])] if found_emails and customer is None else []
+        if customer is not None:
+            try:
+                order = order_desk().order(customer, number)
+            except OrderDeskError as not_found:
+                dispatcher.utter_message(text=str(not_found))
+                return []
+            self._ask_what_next(dispatcher, order.number, order.status)
+            return [SlotSet("order_id", number)]
+        email = found_emails[0] if found_emails else tracker.get_slot("email")
+        if email:
+            return self._verify(dispatcher, tracker, number, email)
+        dispatcher.utter_message(text=f"Got it, order {number}. What would you like to do with it?",
+                                 buttons=WHAT_NEXT)
+        return [SlotSet("order_id", number)]
+
+    def _verify(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str,
+                email: str) -> list[EventType]:
+        desk = order_desk()
+        try:
+            customer = desk.verify_owner(tracker.sender_id, number, email, client=client_of(tracker))
+        except NotAllowed as locked:
+            dispatcher.utter_message(text=str(locked))
+            return [SlotSet("order_id", None), SlotSet("email", None)]
+        if customer is None:
+            dispatcher.utter_message(text=NO_MATCH)
+            return [SlotSet("order_id", None), SlotSet("email", None)]
+        order = desk.order(customer, number)
+        self._ask_what_next(dispatcher, order.number, order.status)
+        return [SlotSet("order_id", number), SlotSet("email", email), SlotSet(CUSTOMER_SLOT, str(customer))]
+
+    @staticmethod
+    def _ask_what_next(dispatcher: CollectingDispatcher, number: str, status: str) -> None:
+        buttons: list[dict[str, Any]] = WHAT_NEXT
+        if status != "processing":
+            buttons = [b for b in WHAT_NEXT if b["payload"] not in ("/cancel_order", "/change_shipping_address")]
+        dispatcher.utter_message(text=f"Thanks, I've found order {number} ({status}). What would you like to do "
+                                      "with it?", buttons=buttons)
