@@ -31,7 +31,6 @@ from store.service import (
     NotAllowed,
     OrderDesk,
     OrderDeskError,
-    address_problem,
     normalize_email,
     normalize_order_number,
 )
@@ -216,10 +215,11 @@ class ValidateChangeAddressForm(OrderFormValidation):
     def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if problem := address_problem(str(value or "")):
+        checked = order_desk().check_new_address(verified_customer_id(tracker), tracker.get_slot("order_id"), value)
+        if problem := checked.problem:
             dispatcher.utter_message(text=problem)
             return {"new_address": None}
-        return {"new_address": " ".join(str(value).split())}
+        return {"new_address": checked.address}
 
 
 class ValidateReturnForm(OrderFormValidation):
