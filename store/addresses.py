@@ -253,8 +253,19 @@ def _tidy(text: str) -> str:
     text = " ".join(text.replace("\0", " ").split()).strip(" ,")
     shouted = text == text.upper() and re.search(r"[^\W\d_]{4,}", text)
     if text == text.lower() or shouted:
-        return re.sub(r"(?<![\w'’])([^\W\d_])([\w'’]*)", lambda m: m.group(1).upper() + m.group(2).lower(), text)
+        return re.sub(r"(?<![\w'’])([^\W\d_])([\w'’]*)", _capitalise, text)
     return text
+
+
+_SMALL_WORDS = frozenset({"de", "la", "le", "les", "du", "des", "der", "die", "das", "von", "van", "den", "del",
+                          "della", "di", "da", "do", "dos", "y", "of", "the", "and", "upon", "on", "en", "sur"})
+
+
+def _capitalise(word: re.Match[str]) -> str:
+    whole = word.group(0).lower()
+    if word.start() > 0 and whole in _SMALL_WORDS:
+        return whole
+    return word.group(1).upper() + word.group(2).lower()
 
 
 def _postcode_problem(country: str, rule: PostcodeRule, parts: list[str]) -> str:
