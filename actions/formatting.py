@@ -1,11 +1,28 @@
-"""How order data reads in a chat message."""
+"""How order data reads in a chat message: what a good support agent would tell the customer.
+
+Every answer follows the order's real state (store.delivery says which promise was kept or broken): a late
+parcel is called late, with its due date, an apology and what happens next; an order still unshipped after
+its dispatch day is called delayed, with free cancellation on offer; a refund says its amount, where it
+stands and when the money should arrive. The facts (1 business day to dispatch, 5/10 business days before a
+lost-parcel claim, refunds in 3 to 5 business days, 30-day returns) are those of knowledge/docs.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from store.views import OrderView, RefundView
+from store.delivery import (
+    LOST_AFTER_BUSINESS_DAYS,
+    delivery_late,
+    dispatch_delayed,
+    dispatch_due,
+    is_domestic,
+    lost_parcel_claim_from,
+    refund_expected_by,
+    return_deadline,
+)
+from store.views import OrderView, RefundView, ReturnView
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 STATUS_WORDS = {
@@ -15,42 +32,159 @@ STATUS_WORDS = {
     "cancelled": "cancelled",
     "returned": "returned",
 }
+RETURN_WORDS = {
+    "requested": "requested: the returns label and instructions are emailed to you within 1 business day",
+    "approved": "approved: the returns label has been emailed to you, so the items can go back",
+    "received": "received at our Leeds warehouse and checked",
+    "completed": "completed",
+    "rejected": "rejected (the items are sent back to you)",
+}
 
 
 def money(amount: Decimal, currency: str = "GBP") -> str:
     return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{amount:,.2f}"
 
 
-def day(moment: datetime) -> str:
+def day(moment: datetime | date) -> str:
     return f"{moment:%a %d %b %Y}".replace(" 0", " ")
 
 
-def order_line(order: OrderView) -> str:
-    items = f"{order.item_count} item{'s' if order.item_count != 1 else ''}"
-    return (f"**{order.number}** — {day(order.placed_at)}, {items}, {money(order.total, order.currency)}: "
-            f"{STATUS_WORDS.get(order.status, order.status)}")
+def _items(order: OrderView) -> str:
+    return f"{order.item_count} item{'s' if order.item_count != 1 else ''}"
 
 
-def order_tracking(order: OrderView) -> str:
-    lines = [f"Order **{order.number}** ({day(order.placed_at)}, {money(order.total, order.currency)}) is "
-             f"{STATUS_WORDS.get(order.status, order.status)}."]
+def status_words(order: OrderView, now: datetime) -> str:
+    """The order's state in a few words, late and delayed included."""
+    if dispatch_delayed(order, now):
+        return f"delayed: not shipped yet (was due to ship by {day(dispatch_due(order))})"
+    if delivery_late(order, now) and order.shipment:
+        return f"late: on its way, was due {day(order.shipment.estimated_delivery)}"
+    if order.status == "delivered" and order.shipment and order.shipment.delivered_at:
+        return f"delivered {day(order.shipment.delivered_at)}"
+    return STATUS_WORDS.get(order.status, order.status)
+
+
+def order_line(order: OrderView, now: datetime | None = None) -> str:
+    state = status_words(order, now or datetime.now())
+    total = money(order.total, order.currency)
+    return f"**{order.number}** — {day(order.placed_at)}, {_items(order)}, {total}: {state}"
+
+
+def order_tracking(order: OrderView, now: datetime | None = None) -> str:
+    """Where the order is, whether that is on time, and what the customer can do about it."""
+    now = now or datetime.now()
+    head = f"Order **{order.number}** (placed {day(order.placed_at)}, {money(order.total, order.currency)})"
     shipment = order.shipment
     if order.status == "processing":
-        lines.append("It will be dispatched within 1 business day; you can still cancel it or change its address.")
-    if shipment is not None:
-        lines.append(f"Carrier: {shipment.carrier}, tracking number {shipment.tracking_number}.")
-        if shipment.delivered_at:
-            lines.append(f"Delivered on {day(shipment.delivered_at)}.")
-        else:
-            lines.append(f"Expected delivery: {day(shipment.estimated_delivery)}.")
-        for event in shipment.events[-3:]:
-            lines.append(f"- {day(event.occurred_at)}: {event.status.replace('_', ' ')} ({event.location})")
-    return "\n".join(lines)
+        due, total = dispatch_due(order), money(order.total, order.currency)
+        if dispatch_delayed(order, now):
+            return (f"{head} hasn't left our warehouse yet. It should have been dispatched by {day(due)}, so it's "
+                    "delayed, and I'm sorry about that. You can wait for it (we email the tracking number as soon "
+                    f"as it ships), cancel it free of charge for a full refund of {total}, change its delivery "
+                    "address, or talk to a person.")
+        return (f"{head} is being prepared and hasn't shipped yet. We dispatch within 1 business day, so it "
+                f"should leave our warehouse by {day(due)} and we'll email you the tracking number. Until then "
+                "you can still cancel it or change its delivery address.")
+    if order.status == "shipped" and shipment is not None:
+        carrier = f"{shipment.carrier} (tracking number {shipment.tracking_number})"
+        if delivery_late(order, now):
+            return "\n".join([f"{head} is late, I'm sorry: it was due on {day(shipment.estimated_delivery)} and "
+                              f"hasn't been delivered yet. It's with {carrier}, dispatched "
+                              f"{day(shipment.shipped_at)}.{_latest_event(order)}", _late_options(order, now)])
+        lines = [f"{head} is on its way with {carrier}, dispatched {day(shipment.shipped_at)}. Expected "
+                 f"delivery: {day(shipment.estimated_delivery)}."]
+        lines += [f"- {day(e.occurred_at)}: {e.status.replace('_', ' ')} ({e.location})" for e in shipment.events[-3:]]
+        return "\n".join(lines)
+    if order.status == "delivered":
+        delivered = shipment.delivered_at if shipment else None
+        text = f"{head} was delivered" + (f" on {day(delivered)}" if delivered else "") + (
+            f" by {shipment.carrier} (tracking number {shipment.tracking_number})." if shipment else ".")
+        if current := open_return(order):
+            return f"{text} {return_status(current, order, now)}"
+        deadline = return_deadline(order)
+        if deadline and deadline >= now.date():
+            text += f" If something isn't right, you can return it until {day(deadline)}."
+        return text
+    if order.status == "cancelled":
+        when = f" on {day(order.cancelled_at)}" if order.cancelled_at else ""
+        refund = f" {refund_line(order.refunds[0], now)}" if order.refunds else ""
+        return f"{head} was cancelled{when}.{refund}"
+    if order.status == "returned":
+        refund = f" {refund_line(order.refunds[0], now)}" if order.refunds else ""
+        return f"{head} was returned.{refund}"
+    return f"{head} is {STATUS_WORDS.get(order.status, order.status)}."
 
 
-def refund_line(refund: RefundView) -> str:
-    status = {"pending": "pending (waiting for your return to arrive)",
-              "processing": "being processed (3–5 business days to your original payment method)",
-              "completed": "completed", "failed": "failed — our team has been notified"}[refund.status]
-    return (f"Refund of {money(refund.amount)} for order **{refund.order_number}**: {status} "
-            f"(updated {day(refund.updated_at)}).")
+def _latest_event(order: OrderView) -> str:
+    events = order.shipment.events if order.shipment else ()
+    if not events:
+        return ""
+    last = events[-1]
+    return f" Latest update: {last.status.replace('_', ' ')} ({last.location}), {day(last.occurred_at)}."
+
+
+def _late_options(order: OrderView, now: datetime) -> str:
+    assert order.shipment is not None
+    claim_from, carrier = lost_parcel_claim_from(order), order.shipment.carrier
+    days = LOST_AFTER_BUSINESS_DAYS[is_domestic(order)]
+    if claim_from and now.date() < claim_from:
+        return (f"Late parcels usually still turn up within a few days. If it hasn't arrived by {day(claim_from)} "
+                f"({days} business days after the due date), we'll trace it with {carrier} and, if it's lost, "
+                "send a replacement or refund you in full. You can also talk to a person now.")
+    return (f"It's now more than {days} business days overdue, so we'll trace it with {carrier}: talk to a person "
+            "and they'll open the claim. If it's lost, we send a replacement or refund you in full.")
+
+
+def open_return(order: OrderView) -> ReturnView | None:
+    """The order's return in progress (not rejected), newest first."""
+    return next((r for r in order.returns if r.status != "rejected"), None)
+
+
+def return_status(request: ReturnView, order: OrderView, now: datetime | None = None) -> str:
+    """A return already open: where it stands and where its refund stands."""
+    now = now or datetime.now()
+    text = (f"Your return for order **{order.number}** (return #{request.id}, opened {day(request.created_at)}) "
+            f"is {RETURN_WORDS.get(request.status, request.status)}.")
+    if request.refund is not None:
+        text += f" {refund_line(request.refund, now)}"
+    return text
+
+
+def refund_line(refund: RefundView, now: datetime | None = None) -> str:
+    """A refund's amount, state and dates, and when the money should arrive."""
+    now = now or datetime.now()
+    what = f"Refund of {money(refund.amount, refund.currency)} for order **{refund.order_number}**"
+    since = day(refund.updated_at)
+    if refund.status == "pending":
+        waiting = ("the returns label is on its way to you" if refund.return_status == "requested" else
+                   "we're waiting for the items to reach our Leeds warehouse")
+        return (f"{what}: pending, {waiting}. Once they arrive and are checked, we refund your original payment "
+                "method within 3 to 5 business days.")
+    if refund.status == "processing":
+        origin = "we received your return" if refund.reason == "return" else "the order was cancelled"
+        expected = refund_expected_by(refund)
+        if expected is None or now.date() <= expected:
+            return (f"{what}: being processed since {since} ({origin}). It should reach your original payment "
+                    f"method by {day(expected) if expected else 'within 3 to 5 business days'}.")
+        return (f"{what}: processing since {since} ({origin}), so it should have reached your original payment "
+                f"method by {day(expected)}. I'm sorry it's taking longer: a person from our team can chase it "
+                "for you.")
+    if refund.status == "completed":
+        return (f"{what}: completed on {since}, paid to your original payment method. Your bank may take a few "
+                "more days to show it on your statement.")
+    if refund.status == "failed":
+        return (f"{what}: the payment failed on {since}. I'm sorry: our team has been notified and will sort it "
+                "out, or you can talk to a person now.")
+    return f"{what}: {refund.status} (updated {since})."
+
+
+def needs_a_person(order: OrderView, now: datetime | None = None) -> bool:
+    """Whether the answer offers a person: a late or delayed order."""
+    now = now or datetime.now()
+    return dispatch_delayed(order, now) or delivery_late(order, now)
+
+
+def refund_needs_a_person(refund: RefundView, now: datetime | None = None) -> bool:
+    """A failed refund, or one still processing after its expected date."""
+    expected = refund_expected_by(refund)
+    return refund.status == "failed" or (expected is not None and (now or datetime.now()).date() > expected)

@@ -1,10 +1,15 @@
-"""Handing a conversation to a person: queue it for the agent console, tell the customer, pause the bot.
+"""Handing a conversation to a person: queue it for the agent console, tell the customer, pause the bot
+only when someone can pick it up.
 
 `action_handoff_to_human` runs when the customer asks for a person, after two misses in a row, after a
 clearly angry message (all decided by `bot.policies.handoff.HandoffPolicy` with `bot.handoff_triggers`),
 or when a flow declares it needs a human: such a flow returns `request_human("why")` from its action.
-It returns Rasa's own `ConversationPaused`: from then on Rasa records the customer's messages but the bot
-says nothing until the console appends `ConversationResumed`.
+- An agent is online: the conversation waits in the queue and the action returns Rasa's own
+  `ConversationPaused`; Rasa records the customer's messages, the channel acknowledges them ("you're number
+  N", bot/channels/paused_reply.py) until an agent claims it, and the console resumes it afterwards.
+- Nobody is online: pausing would leave the customer talking to no one. The handoff is queued as a message
+  for the team (the customer's own words, shown in the console queue), the customer is told so, and the bot
+  keeps answering; an agent who claims it later pauses the bot then (console.operations.claim).
 """
 
 from __future__ import annotations
@@ -58,11 +63,25 @@ def why(tracker: Tracker) -> Trigger:
     return found or Trigger("flow", "handed over by the conversation flow")
 
 
+MESSAGE_FOR_TEAM = "Message for the team (no agent was online)"
+MAX_WORDS_CHARS = 500
+
+
+def customer_words(tracker: Tracker, turns: int = 3) -> str:
+    """What the customer wrote lately (button payloads left out): the message the team reads in the queue."""
+    texts = [t.text.strip() for t in user_turns_since_last_handoff(tracker.events or [])]
+    texts = [t for t in texts if t and not t.startswith("/")][-turns:]
+    if not texts:
+        texts = [str((tracker.latest_message or {}).get("text") or "").strip()]
+    return " / ".join(texts)[:MAX_WORDS_CHARS]
+
+
 def customer_notice(status: QueueStatus) -> str:
     if status.agents_online == 0:
-        return (f"I've passed your conversation to our customer service team, but no one is online right now. "
-                f"They're available {OFFICE_HOURS}. Leave your message here and they'll reply in this chat "
-                f"as soon as they're back (or email {SUPPORT_EMAIL}).")
+        return (f"I've passed your message to our customer service team, but no one is online right now "
+                f"(they're available {OFFICE_HOURS}). They'll see what you wrote and get back to you when "
+                f"they're back; you can also email {SUPPORT_EMAIL}. In the meantime I'm still here: I can track, "
+                "cancel or change orders, start returns and answer questions about the shop.")
     minutes = status.expected_wait_minutes
     wait = "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
     place = "next in line" if status.position <= 1 else f"number {status.position} in the queue"
@@ -76,12 +95,13 @@ class ActionHandoffToHuman(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         trigger = why(tracker)
-        latest = tracker.latest_message or {}
         try:
             desk = handoff_desk()
+            offline = desk.agents_online() == 0
+            detail = f"{MESSAGE_FOR_TEAM}: {trigger.detail}" if offline else trigger.detail
             handoff = desk.open_handoff(
-                tracker.sender_id, trigger.reason, trigger.detail, channel=tracker.get_latest_input_channel() or "",
-                customer_id=verified_customer_id(tracker), last_message=str(latest.get("text") or ""))
+                tracker.sender_id, trigger.reason, detail, channel=tracker.get_latest_input_channel() or "",
+                customer_id=verified_customer_id(tracker), last_message=customer_words(tracker))
             status = desk.queue_status(handoff.id)
         except Exception:  # the queue is down: say so honestly and keep the bot answering
             logger.exception("Could not queue conversation %s for an agent", tracker.sender_id)
@@ -89,6 +109,8 @@ class ActionHandoffToHuman(Action):
                                           f"{SUPPORT_EMAIL} and they'll get back to you ({OFFICE_HOURS}).")
             return self._reset(domain)
         dispatcher.utter_message(text=customer_notice(status))
+        if status.agents_online == 0:
+            return self._reset(domain)  # nobody to wait for: the bot keeps helping
         return [*self._reset(domain), ConversationPaused()]
 
     @staticmethod

@@ -51,7 +51,6 @@ from store.service import (
     NotAllowed,
     OrderDesk,
     OrderDeskError,
-    address_problem,
 )
 
 BLOCKER_SLOT = "order_blocker"
@@ -134,6 +133,18 @@ def answered_elsewhere(tracker: Tracker, form: str) -> bool:
     own = {form, f"validate_{form}"}
     return any(e.get("event") == "action" and e.get("name") not in _INTERNAL_ACTIONS | own
                for e in events[last_user + 1:])
+
+
+def _without_free_text(message: Mapping[str, Any], free_text_slots: tuple[str, ...]) -> Mapping[str, Any]:
+    """The message without the "… to <address>" / "because …" part the flow collects: numbers there are not
+    order numbers."""
+    text = str(message.get("text") or "")
+    readers = {"new_address": address_in, "return_reason": reason_in}
+    for clause in (readers[slot](text) for slot in free_text_slots if slot in readers):
+        if clause:
+            text = text.replace(clause, " ")
+    entities = [e for e in message.get("entities") or [] if str(e.get("value")) in text]
+    return {**message, "text": text, "entities": entities}
 
 
 class OrderFormValidation(FormValidationAction):
@@ -246,7 +257,7 @@ class OrderFormValidation(FormValidationAction):
         requested, activating = self.requested(tracker), self.activating(tracker)
         text = str(message.get("text") or "")
         current = tracker.get_slot("order_id")
-        numbers = order_numbers(message)
+        numbers = order_numbers(_without_free_text(message, self.extra_slots) if activating else message)
         if requested in FREE_TEXT_SLOTS and not (names_an_order_explicitly(text) and is_correction(text)):
             return {}  # a house number, a postcode or a number in a reason is not a change of order
         if len(numbers) > 1:
@@ -401,10 +412,12 @@ class ValidateChangeAddressForm(OrderFormValidation):
             return {}
         if not candidate or candidate.startswith("/"):
             return {}
-        if problem := address_problem(candidate):
+        checked = order_desk().check_new_address(verified_customer_id(tracker), tracker.get_slot("order_id"),
+                                                 candidate)
+        if problem := checked.problem:
             dispatcher.utter_message(text=problem)
             return {"new_address": None}
-        return {"new_address": " ".join(candidate.split())}
+        return {"new_address": checked.address}
 
 
 class ValidateReturnForm(OrderFormValidation):

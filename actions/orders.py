@@ -12,13 +12,24 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.desk import order_desk
-from actions.formatting import money, order_line, order_tracking, refund_line
+from actions.formatting import (
+    money,
+    needs_a_person,
+    open_return,
+    order_line,
+    order_tracking,
+    refund_line,
+    refund_needs_a_person,
+    return_status,
+)
 from actions.identity import verified_customer_id
 from actions.order_forms import BLOCKER_SLOT
 from actions.resilience import degrade_on_store_outage
+from store.delivery import is_domestic
 from store.service import OrderDesk, OrderDeskError
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+A_PERSON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
 FLOW_SLOTS = (BLOCKER_SLOT, "confirmation", "new_address", "return_reason", "requested_slot")
 
 
@@ -67,14 +78,17 @@ class OrderFlowAction(Action):
                 number: str | None) -> list[EventType]:
         raise NotImplementedError
 
+    def explain_blocker(self, dispatcher: CollectingDispatcher, tracker: Tracker, blocker: str) -> None:
+        """Why the flow stopped (the form's reason); a flow may say more from the order's real state."""
+        dispatcher.utter_message(text=blocker, buttons=[A_PERSON])
+
     @degrade_on_store_outage
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reset: list[EventType] = [SlotSet(slot, None) for slot in FLOW_SLOTS]
         blocker = tracker.get_slot(BLOCKER_SLOT)
         customer, number = verified_customer_id(tracker), tracker.get_slot("order_id")
         if blocker:
-            dispatcher.utter_message(text=blocker, buttons=[{"title": "Talk to a person",
-                                                             "payload": "/contact_human_agent"}])
+            self.explain_blocker(dispatcher, tracker, blocker)
             return reset
         if customer is None or (self.requires_order and not number):
             dispatcher.utter_message(text="I couldn't confirm the order details, so I haven't done anything. "
@@ -111,14 +125,16 @@ class ActionTrackOrder(OrderFlowAction):
 
     def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
                 number: str | None) -> list[EventType]:
-        order = desk.order(customer, number or "")
+        order, now = desk.order(customer, number or ""), desk.now()
         buttons = []
         if order.status == "processing":
             buttons = [{"title": "Cancel this order", "payload": "/cancel_order"},
                        {"title": "Change delivery address", "payload": "/change_shipping_address"}]
-        elif order.status == "delivered":
+        elif order.status == "delivered" and open_return(order) is None:
             buttons = [{"title": "Return it", "payload": "/get_refund"}]
-        dispatcher.utter_message(text=order_tracking(order), buttons=buttons or None)
+        if needs_a_person(order, now):
+            buttons.append(A_PERSON)
+        dispatcher.utter_message(text=order_tracking(order, now), buttons=buttons or None)
         return []
 
 
@@ -150,11 +166,32 @@ class ActionOpenReturn(ConfirmedChangeAction):
     def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
                number: str) -> None:
         request = desk.open_return(customer, number, tracker.get_slot("return_reason") or "")
+        order = desk.order(customer, number)
+        amount = money(request.refund.amount, order.currency) if request.refund else "the order total"
+        postage = ("a free prepaid Royal Mail returns label" if is_domestic(order) else
+                   "the returns address and instructions (postage from outside the UK is at your own cost, so "
+                   "please use a tracked service)")
         dispatcher.utter_message(text=(
-            f"Your return for order {number} is open (return #{request.id}). Please send the items back within "
-            "14 days using the free returns label we've emailed you. Your refund of "
-            f"{money(request.refund.amount) if request.refund else 'the order total'} starts as soon as they "
-            "arrive."))
+            f"Your return for order {number} is open (return #{request.id}). Within 1 business day we'll email "
+            f"you {postage}. Once the items reach our Leeds warehouse and are checked, your refund of {amount} "
+            "goes to your original payment method within 3 to 5 business days."))
+
+    def explain_blocker(self, dispatcher: CollectingDispatcher, tracker: Tracker, blocker: str) -> None:
+        """A return already open is not a refusal: the customer wants to know where it (and the money) is."""
+        customer, number = verified_customer_id(tracker), tracker.get_slot("order_id")
+        if customer is not None and number:
+            desk = order_desk()
+            try:
+                order = desk.order(customer, number)
+            except OrderDeskError:
+                order = None
+            current = open_return(order) if order is not None else None
+            if order is not None and current is not None:
+                stuck = current.refund is not None and refund_needs_a_person(current.refund, desk.now())
+                dispatcher.utter_message(text=return_status(current, order, desk.now()),
+                                         buttons=[A_PERSON] if stuck else None)
+                return
+        super().explain_blocker(dispatcher, tracker, blocker)
 
 
 class ActionTrackRefund(OrderFlowAction):
@@ -170,7 +207,10 @@ class ActionTrackRefund(OrderFlowAction):
                                           "received or an order is cancelled.",
                                      buttons=[{"title": "Start a return", "payload": "/get_refund"}])
             return []
-        dispatcher.utter_message(text="\n".join(refund_line(r) for r in refunds[:5]))
+        now = desk.now()
+        stuck = any(refund_needs_a_person(r, now) for r in refunds[:5])
+        dispatcher.utter_message(text="\n".join(refund_line(r, now) for r in refunds[:5]),
+                                 buttons=[A_PERSON] if stuck else None)
         return []
 
 
@@ -198,7 +238,8 @@ class ActionListOrders(OrderFlowAction):
         if not orders:
             dispatcher.utter_message(text="You don't have any orders with us yet.")
             return []
-        lines = ["Your most recent orders:"] + [f"- {order_line(o)}" for o in orders]
+        now = desk.now()
+        lines = ["Your most recent orders:"] + [f"- {order_line(o, now)}" for o in orders]
         dispatcher.utter_message(text="\n".join(lines),
                                  buttons=[{"title": f"Track {o.number}",
                                            "payload": f'/track_order{{"order_id":"{o.number}"}}'} for o in orders[:3]])

@@ -6,7 +6,8 @@ the conversation's events in Rasa's JSON shape (`tracker.current_state()["events
 `tracker.events`), so the same code serves both interpreters.
 
 Triggers, in order:
-- the customer asks for a person (`contact_human_agent`, `contact_customer_service`);
+- the customer asks for a person (`contact_human_agent`; asking how to contact customer service,
+  `contact_customer_service`, is answered with the contact details by action_contact_details instead);
 - clearly negative sentiment / anger (VADER compound score, computed per message by
   `bot.nlu.sentiment.SentimentAnalyzer` and stored in the message's parse data);
 - two misses in a row: the knowledge base's `kb_misses` slot reaching 2 (actions/knowledge.py counts the
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 HANDOFF_ACTION = "action_handoff_to_human"
-REQUEST_INTENTS = frozenset({"contact_human_agent", "contact_customer_service"})
+REQUEST_INTENTS = frozenset({"contact_human_agent"})
 MISS_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 SENTIMENT_KEY = "sentiment"
 KB_MISSES_SLOT = "kb_misses"

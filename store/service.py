@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.addresses import MAX_ADDRESS_LENGTH, AddressError, address_problem, parse_address
 from store.db import session_factory
 from store.models import (
     Customer,
@@ -34,6 +35,7 @@ from store.views import (
     OrderView,
     RefundView,
     ReturnView,
+    order_country,
     order_view,
     refund_view,
     return_view,
@@ -57,7 +59,6 @@ LOCKED_OUT_MESSAGE = (
     f"{VERIFICATION_LOCKOUT.seconds // 60} minutes (for a day after repeated attempts). Please try again later "
     f"or ask to talk to a person."
 )
-MAX_ADDRESS_LENGTH = 300
 
 _ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{4,20}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
@@ -99,14 +100,12 @@ def normalize_email(text: str | None) -> str | None:
     return candidate if len(candidate) <= 254 and _EMAIL.match(candidate) else None
 
 
-def address_problem(address: str | None) -> str | None:
-    """Why `address` can't be a delivery address, or None when it plausibly is one."""
-    cleaned = " ".join((address or "").split())
-    if len(cleaned) > MAX_ADDRESS_LENGTH:
-        return f"That address is too long (at most {MAX_ADDRESS_LENGTH} characters, please)."
-    if len(cleaned) < 10 or not re.search(r"\d", cleaned) or len(re.findall(r"[^\W\d_]{2,}", cleaned)) < 2:
-        return "That doesn't look like a full address. Please include street and number, postcode and city."
-    return None
+@dataclass(frozen=True)
+class AddressCheck:
+    """A new delivery address as it would be stored, or why it can't be used (a message for the customer)."""
+
+    address: str | None
+    problem: str | None
 
 
 def verification_keys(conversation_id: str | None, order_number: str | None, email: str | None,
@@ -147,6 +146,10 @@ class OrderDesk:
     ) -> None:
         self._sessions = sessions or session_factory()
         self._now = clock
+
+    def now(self) -> datetime:
+        """The desk's clock (answers about lateness use the same "now" as the rules)."""
+        return self._now()
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -278,15 +281,30 @@ class OrderDesk:
             s.flush()
             return refund_view(refund)
 
+    def check_new_address(self, customer_id: int | None, order_number: str | None, address: object) -> AddressCheck:
+        """`address` parsed and checked for this order's delivery (its country is kept), as it would be stored."""
+        country = None
+        if customer_id is not None and order_number:
+            try:
+                country = self.order(customer_id, order_number).country or None
+            except OrderDeskError:
+                country = None
+        try:
+            return AddressCheck(parse_address(str(address or ""), country).formatted, None)
+        except AddressError as problem:
+            return AddressCheck(None, str(problem))
+
     def change_shipping_address(self, customer_id: int, order_number: str, address: str) -> OrderView:
-        if problem := address_problem(address):
-            raise NotAllowed(problem)
-        cleaned = " ".join(address.split())
+        """Redirect a not-yet-shipped order: the address is parsed, checked and stored in the shop's format."""
         with self._sessions.begin() as s:
             order = self._owned_order(s, customer_id, order_number, for_update=True)
             if blocker := _address_change_blocker(order):
                 raise NotAllowed(blocker)
-            order.shipping_address = cleaned
+            try:
+                parsed = parse_address(address, order_country(order) or None)
+            except AddressError as problem:
+                raise NotAllowed(str(problem)) from problem
+            order.shipping_address = parsed.formatted
             s.flush()
             return order_view(order)
 
@@ -373,10 +391,12 @@ def _return_blocker(order: Order, now: datetime) -> str | None:
 
 __all__ = [
     "LOCKED_OUT_MESSAGE",
+    "MAX_ADDRESS_LENGTH",
     "MAX_FAILED_VERIFICATIONS",
     "MAX_FAILED_VERIFICATIONS_PER_DAY",
     "RETURN_WINDOW_DAYS",
     "VERIFICATION_LOCKOUT",
+    "AddressCheck",
     "CustomerView",
     "NotAllowed",
     "OrderDesk",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from store.addresses import country_at_end
 from store.models import Order, Refund, ReturnRequest
 
 
@@ -43,6 +44,10 @@ class RefundView:
     status: str
     created_at: datetime
     updated_at: datetime
+    currency: str = "GBP"
+    # what it is for: "return" (items sent back) or "cancellation"; the return's own status when it has one
+    reason: str = "cancellation"
+    return_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class ReturnView:
     reason: str
     created_at: datetime
     refund: RefundView | None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,10 @@ class OrderView:
     lines: tuple[LineView, ...]
     shipment: ShipmentView | None
     invoice_number: str | None
+    country: str = ""  # where it is delivered (the store's name, e.g. "United Kingdom", "EIRE")
+    cancelled_at: datetime | None = None
+    returns: tuple[ReturnView, ...] = ()  # newest first
+    refunds: tuple[RefundView, ...] = ()  # newest first
 
     @property
     def item_count(self) -> int:
@@ -83,6 +93,7 @@ class OrderView:
 
 
 def refund_view(refund: Refund) -> RefundView:
+    request = refund.return_request
     return RefundView(
         id=refund.id,
         order_number=refund.order.number,
@@ -90,6 +101,9 @@ def refund_view(refund: Refund) -> RefundView:
         status=refund.status.value,
         created_at=refund.created_at,
         updated_at=refund.updated_at,
+        currency=refund.order.currency,
+        reason="return" if request is not None else "cancellation",
+        return_status=request.status.value if request is not None else None,
     )
 
 
@@ -101,6 +115,7 @@ def return_view(request: ReturnRequest) -> ReturnView:
         reason=request.reason,
         created_at=request.created_at,
         refund=refund_view(request.refund) if request.refund else None,
+        updated_at=request.updated_at,
     )
 
 
@@ -128,4 +143,15 @@ def order_view(order: Order) -> OrderView:
         lines=tuple(LineView(ln.product.sku, ln.product.name, ln.quantity, ln.unit_price) for ln in order.lines),
         shipment=shipment,
         invoice_number=order.invoice.number if order.invoice else None,
+        country=order_country(order),
+        cancelled_at=order.cancelled_at,
+        returns=tuple(return_view(r) for r in sorted(order.returns, key=lambda r: (r.created_at, r.id),
+                                                       reverse=True)),
+        refunds=tuple(refund_view(r) for r in sorted(order.refunds, key=lambda r: (r.created_at, r.id),
+                                                       reverse=True)),
     )
+
+
+def order_country(order: Order) -> str:
+    """The country an order goes to: named at the end of its address, else the customer's country."""
+    return country_at_end(order.shipping_address or "") or order.customer.country

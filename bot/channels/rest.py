@@ -13,6 +13,8 @@ list of bot messages), with what a channel reachable over HTTP needs:
   header the authenticated backend sends (its customer's address). The caller's own IP address is the shop's
   backend, shared by all its customers: throttling identity checks by it would let any three failures pause
   every customer, so without the header the throttle counts by email, order number and conversation only.
+- a message Rasa answers with nothing because the conversation waits for a person gets a short "passed to
+  the team, you're number N" acknowledgement (bot/channels/paused_reply.py), never an empty reply.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.paused_reply import PausedReplies, acknowledge_if_silent
 from bot.channels.validation import (
     InvalidRequest,
     check_client_identity,
@@ -68,6 +71,7 @@ class RestWithMetadata(RestInput):
 
     def __init__(self, token: str | None = None) -> None:
         self.token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+        self.paused_replies = PausedReplies()
         if not self.enabled:
             logger.error("%s: no token of at least %s characters configured (%s); the REST channel is disabled",
                          self.name(), MIN_TOKEN_CHARS, TOKEN_ENV)
@@ -123,6 +127,7 @@ class RestWithMetadata(RestInput):
                 if admitted is not None:
                     admitted["failed"] = True
                 raise  # Rasa's handler logs it
+            await acknowledge_if_silent(self.paused_replies, message)
 
         hook = super().blueprint(noting_failures)
 

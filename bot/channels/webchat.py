@@ -9,6 +9,8 @@ variations keep working), fixing what the widget needs:
 - the client `message_id` is kept as the tracker event's id, so a restored transcript can be matched with
   the widget's own unacknowledged messages;
 - text is sent whole (the widget renders paragraphs), so live messages match the restored transcript;
+- a message the bot stays silent on because the conversation waits for a person (paused, no agent has
+  joined yet) gets a short "passed to the team, you're number N" acknowledgement (bot/channels/paused_reply.py);
 - `session_request` awaits joining the room (python-socketio 5.x made `enter_room` a coroutine, which the
   built-in channel never awaits, so its replies reach nobody), and leaves the socket's previous room.
 Message metadata comes from `customData` (or `metadata`), e.g. the storefront's signed `customer_token`.
@@ -44,6 +46,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.client_ip import client_address, trusted_proxies
+from bot.channels.paused_reply import PausedReplies, acknowledge_if_silent
 from bot.channels.revocations import RevocationList
 from store.tokens import SigningKeyMissing, issue_session_token, verify_session_token
 
@@ -93,8 +96,10 @@ class WebChatOutput(OutputChannel):
     def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
         self.sio = sio
         self.bot_message_evt = bot_message_evt
+        self.sent = 0  # messages emitted: none after a message means the bot stayed silent (paused)
 
     async def _emit(self, room: str, message: dict[str, Any]) -> None:
+        self.sent += 1
         await self.sio.emit(self.bot_message_evt, message, room=room)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -156,6 +161,7 @@ class WebChatInput(SocketIOInput):
         self.recent_ids = RecentIds()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.revocations = RevocationList()
+        self.paused_replies = PausedReplies()
 
     def get_output_channel(self) -> OutputChannel | None:
         return WebChatOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
@@ -246,7 +252,7 @@ class WebChatInput(SocketIOInput):
                 text, WebChatOutput(sio, self.bot_message_evt), sender_id, input_channel=self.name(),
                 message_id=message_id, metadata=metadata,
             )
-            task = asyncio.ensure_future(self._process(on_new_message, message))
+            task = asyncio.ensure_future(self._process(on_new_message, message, self.paused_replies))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return {"status": "received", "message_id": message_id}
@@ -254,9 +260,12 @@ class WebChatInput(SocketIOInput):
         return socketio_webhook
 
     @staticmethod
-    async def _process(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
+    async def _process(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
+                       paused_replies: PausedReplies | None = None) -> None:
         try:
             await on_new_message(message)
+            if paused_replies is not None:
+                await acknowledge_if_silent(paused_replies, message)
         except Exception:  # keep the socket server alive; Rasa logs its own errors too
             logger.exception("handling message %s of %s failed", message.message_id, message.sender_id)
 

@@ -46,6 +46,8 @@ class ScriptedAgent:
             await out.send_response(to, {"text": "done"})
         elif message.text == "fail":
             raise RuntimeError("scripted failure")
+        elif message.text == "silent":  # what Rasa does for a paused conversation
+            return
         else:
             await out.send_response(to, {"text": f"echo: {message.text}"})
 

@@ -31,6 +31,7 @@ REST_TOKEN = "rest-token-0123456789abcdef"
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
 SHOP_ORIGIN = "http://shop.example"
 REVOKED = "feedfacefeedfacefeedfacefeedface"
+WIDGET_WAITING = "0ddba11c0ffee0ddba11c0ffee0ddba1"  # a widget conversation waiting in the console's queue
 pytestmark = pytest.mark.slow
 
 
@@ -73,6 +74,13 @@ def webchat_env(tmp_path_factory) -> dict:
         db.execute("CREATE TABLE revoked_conversations (conversation_id VARCHAR(255) PRIMARY KEY, "
                    "revoked_at DATETIME NOT NULL)")
         db.execute("INSERT INTO revoked_conversations VALUES (?, '2026-01-01 00:00:00')", (REVOKED,))
+        # the console's queue (console/models.py): one conversation waiting for a person, one an agent holds
+        db.execute("CREATE TABLE handoffs (id INTEGER PRIMARY KEY, conversation_id VARCHAR(255), status VARCHAR(20))")
+        db.executemany("INSERT INTO handoffs (conversation_id, status) VALUES (?, ?)",
+                       [("rest:queued-0", "waiting"), ("rest:waiting-1", "waiting"), ("rest:held-1", "claimed"),
+                        (WIDGET_WAITING, "waiting")])
+        db.execute("CREATE TABLE console_agents (id INTEGER PRIMARY KEY, active BOOLEAN, last_seen_at DATETIME)")
+        db.execute("INSERT INTO console_agents (active, last_seen_at) VALUES (1, '2999-01-01 00:00:00.000000')")
     return {"SHOPDESK_SIGNING_KEY": SIGNING_KEY, "SHOPDESK_ALLOWED_ORIGINS": f"{SHOP_ORIGIN},http://localhost:1",
             "SHOPDESK_TRUSTED_PROXIES": "127.0.0.1", "SHOPDESK_DATABASE_URL": f"sqlite:///{path}"}
 
@@ -438,6 +446,17 @@ def test_rest_answers_in_rasa_shape_in_a_rest_conversation(server):
     assert seen[0]["metadata"] == {"customer_token": "signed.token"}
 
 
+def test_a_message_the_paused_bot_leaves_unanswered_is_acknowledged_while_waiting(server):
+    """Never an empty reply while the customer waits for a person; none once an agent holds the chat."""
+    reply = rest(server, {"sender": "waiting-1", "message": "silent"})  # the scripted bot says nothing
+    assert reply.status_code == 200, reply.text
+    [ack] = reply.json()
+    assert "passed to our customer service team" in ack["text"] and "number 2 in the queue" in ack["text"]
+    assert rest(server, {"sender": "held-1", "message": "silent"}).json() == []  # the agent answers
+    assert rest(server, {"sender": unique("nobody"), "message": "silent"}).json() == []  # no handoff at all
+    assert rest(server, {"sender": "waiting-1", "message": "hi"}).json()[0]["text"] == "echo: hi"
+
+
 def test_rest_client_identity_comes_from_the_backend_header(server):
     sender = unique("pia")
     rest(server, {"sender": sender, "message": "hi"}, headers={"X-ShopDesk-Client": "203.0.113.9"})
@@ -705,6 +724,22 @@ def test_webchat_joins_a_conversation_only_with_its_session_token(server):
     assert result["victim_bot"] == [{"text": "echo: hello"}] and result["thief_bot"] == []
     texts = {r["text"]: r["sender"] for r in received(server) if r["sender"] in (victim_id, result["thief_id"])}
     assert texts == {"hello": victim_id}
+
+
+def test_webchat_acknowledges_a_message_the_paused_bot_leaves_unanswered(server):
+    async def scenario() -> list:
+        client = ChatClient()
+        await client.connect(server)
+        await client.request(WIDGET_WAITING, session_token(WIDGET_WAITING))
+        await client.say("silent", WIDGET_WAITING)
+        deadline = time.time() + 10
+        while time.time() < deadline and not client.bot:
+            await asyncio.sleep(0.1)
+        await client.close()
+        return client.bot
+
+    [ack] = asyncio.run(scenario())
+    assert "passed to our customer service team" in ack["text"] and "in the queue" in ack["text"]
 
 
 def test_webchat_checks_the_origin_of_browsers(server):

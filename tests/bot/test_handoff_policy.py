@@ -82,6 +82,7 @@ def test_abstains_otherwise(policy: HandoffPolicy) -> None:
     assert predicted(policy, [user("hello", "greet")]) is None
     assert predicted(policy, [user("my parcel arrived damaged", "complaint", -0.44)]) is None
     assert predicted(policy, [user("blah", "out_of_scope")]) is None
+    assert predicted(policy, [user("can I call you?", "contact_customer_service")]) is None  # answered instead
 
 
 def test_never_twice_nor_while_paused_nor_right_after_a_resume(policy: HandoffPolicy) -> None:

@@ -1,6 +1,8 @@
-"""The handoff against the real Rasa server and action server (REST channel): the bot hands over, stays
-silent while paused, the agent's messages are recorded in the tracker, and it answers again once the
-console resumes the conversation. The console runs in-process against the same Rasa and database."""
+"""The handoff against the real Rasa server and action server (REST channel): with an agent online the bot
+hands over and pauses, the channel acknowledges the customer's messages while they wait, the bot stays
+silent while the agent holds the conversation, the agent's messages are recorded in the tracker, and it
+answers again once the console resumes the conversation. With nobody online the message is left for the
+team and the bot keeps answering. The console runs in-process against the same Rasa and database."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from tests.console.conftest import PASSWORD, login
 from tests.e2e.handoff_support import handoff_stack  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
-HANDED_OVER = ("passed your conversation to our customer service team", "connecting you with a member of our")
+HANDED_OVER = ("passed your message to our customer service team", "connecting you with a member of our")
+WAITING = "your message has been passed to our customer service team"
 
 
 def handed_over(reply: str) -> bool:
@@ -68,9 +71,10 @@ def test_bot_is_silent_while_an_agent_holds_the_conversation(handoff_stack, desk
     assert any(e["event"] == "pause" for e in tracker)
     assert all("sentiment" in e["parse_data"] for e in tracker if e["event"] == "user")
 
-    # paused: the customer's messages are recorded, the bot says nothing
+    # paused, nobody has joined yet: the customer's messages are recorded and acknowledged, the bot says nothing
     for text in ("hello?", "where is my order 581142", "I want to talk to a human agent"):
-        assert send_message(handoff_stack.rasa_url, sender, text) == []
+        reply = chat(handoff_stack, sender, text)
+        assert WAITING in reply and ("in the queue" in reply or "next in line" in reply), reply
     tracker = events(handoff_stack, sender)
     assert [e["text"] for e in tracker if e["event"] == "user"][-3:] == [
         "hello?", "where is my order 581142", "I want to talk to a human agent"]
@@ -105,7 +109,25 @@ def test_an_angry_message_goes_to_a_person(handoff_stack, desk) -> None:  # noqa
     assert handed_over(reply), reply
     handoff = desk.open_for_conversation(conversation_id(sender))
     assert handoff.reason == "sentiment" and "sentiment -0." in handoff.reason_detail
-    assert send_message(handoff_stack.rasa_url, sender, "hello") == []
+    assert chat(handoff_stack, sender, "hello").strip()  # never an empty reply, paused or not
+
+
+def test_with_nobody_online_the_message_is_left_and_the_bot_keeps_helping(handoff_stack, desk) -> None:  # noqa: F811
+    from sqlalchemy import update
+
+    from console.models import Agent
+
+    with session_factory(make_engine(handoff_stack.database_url)).begin() as s:
+        s.execute(update(Agent).values(last_seen_at=None))  # every console closed
+    sender = f"offline-{uuid.uuid4().hex[:8]}"
+    assert "0113 496 0000" in chat(handoff_stack, sender, "can I call you?")  # answered, not handed over
+    assert desk.open_for_conversation(conversation_id(sender)) is None
+    reply = chat(handoff_stack, sender, "I want to talk to a human agent")
+    assert "no one is online right now" in reply, reply
+    handoff = desk.open_for_conversation(conversation_id(sender))
+    assert handoff.status == "waiting" and "talk to a human agent" in handoff.last_message
+    assert not any(e["event"] == "pause" for e in events(handoff_stack, sender))
+    assert "Royal Mail" in chat(handoff_stack, sender, "what are your delivery options?")
 
 
 def test_two_misses_in_a_row_go_to_a_person(handoff_stack, desk) -> None:  # noqa: F811

@@ -1,5 +1,7 @@
 """When a conversation goes to a person (bot.handoff_triggers, shared by the Rasa policy and the action),
-and what `action_handoff_to_human` does: queue it, tell the customer, pause the bot."""
+and what `action_handoff_to_human` does: queue it, tell the customer, pause the bot only while someone can
+pick it up; how to reach the team is answered (action_contact_details); a paused conversation's messages are
+acknowledged by the channels (bot.channels.paused_reply)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,12 @@ def reason(events: list[dict[str, Any]]) -> str | None:
     return found.reason if found else None
 
 
-@pytest.mark.parametrize("intent", ["contact_human_agent", "contact_customer_service"])
-def test_asking_for_a_person(intent: str) -> None:
-    assert reason([user_event("can I talk to someone", intent)]) == "requested"
+def test_asking_for_a_person() -> None:
+    assert reason([user_event("can I talk to someone", "contact_human_agent")]) == "requested"
+
+
+def test_asking_how_to_reach_the_team_is_not_a_handoff() -> None:
+    assert reason([user_event("can I call you?", "contact_customer_service")]) is None
 
 
 def test_nlu_misses_do_not_count_when_the_knowledge_base_answers_them() -> None:
@@ -95,13 +100,21 @@ def run(action_tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, A
     return dispatcher.messages, events
 
 
-def test_handoff_queues_pauses_and_says_when_nobody_is_online(action_db: HandoffDesk) -> None:
-    messages, events = run(tracker([user_event("I want a human", "contact_human_agent")]))
-    assert {"event": "pause", "timestamp": None} in events
+def test_with_nobody_online_the_message_is_left_for_the_team_and_the_bot_keeps_helping(action_db: HandoffDesk
+                                                                                          ) -> None:
+    events_before = [user_event("my parcel never arrived", "track_order"),
+                     {"event": "user", "text": "/contact_human_agent", "parse_data": {"intent": {
+                         "name": "contact_human_agent", "confidence": 1.0}}},
+                     user_event("I want a human", "contact_human_agent")]
+    messages, events = run(tracker(events_before))
+    assert not any(e["event"] == "pause" for e in events)  # nobody would answer a paused chat
     assert {"event": "slot", "timestamp": None, "name": "kb_misses", "value": 0.0} in events
-    assert "no one is online" in messages[0]["text"] and "Monday to Friday" in messages[0]["text"]
+    text = messages[0]["text"]
+    assert "no one is online right now" in text and "Monday to Friday" in text and "I'm still here" in text
     handoff = action_db.open_for_conversation("conv-7")
-    assert handoff.reason == "requested" and handoff.last_message == "I want a human" and handoff.status == "waiting"
+    assert handoff.status == "waiting" and handoff.reason == "requested"
+    assert handoff.reason_detail.startswith("Message for the team (no agent was online)")
+    assert handoff.last_message == "my parcel never arrived / I want a human"  # the customer's words
 
 
 def test_handoff_tells_queue_position_and_wait_when_agents_are_online(action_db: HandoffDesk, agents) -> None:
@@ -120,7 +133,7 @@ def test_a_flow_declares_it_needs_a_human(action_db: HandoffDesk) -> None:
     run(tracker([user_event("refund please", "get_refund")], sender="conv-9",
                 slots={"handoff_reason": "refund over the automatic limit"}))
     handoff = action_db.open_for_conversation("conv-9")
-    assert handoff.reason == "flow" and handoff.reason_detail == "refund over the automatic limit"
+    assert handoff.reason == "flow" and handoff.reason_detail.endswith(": refund over the automatic limit")
 
 
 def test_when_the_queue_is_unreachable_the_bot_keeps_answering(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -134,3 +147,46 @@ def test_when_the_queue_is_unreachable_the_bot_keeps_answering(monkeypatch: pyte
         store.db.default_engine.cache_clear()
         actions.handoff.handoff_desk.cache_clear()
     assert "email" in messages[0]["text"] and not any(e["event"] == "pause" for e in events)
+
+
+# --- contact details, and the paused conversation's acknowledgement ------------------------------------------
+
+def test_contact_details_are_the_contact_pages_own(action_db: HandoffDesk, agents) -> None:
+    from pathlib import Path
+
+    from actions.contact import HOURS, PHONE_ABROAD, PHONE_UK, SOURCE, ActionContactDetails
+    from actions.handoff import SUPPORT_EMAIL
+
+    page = " ".join((Path(__file__).resolve().parents[2] / "knowledge/docs/contact.md").read_text().split())
+    assert all(fact in page for fact in (PHONE_UK, PHONE_ABROAD, SUPPORT_EMAIL, "Monday to Friday, 9:00 to 17:30",
+                                         f"title: {SOURCE}"))
+    assert HOURS.startswith("Monday to Friday, 9:00 to 17:30")
+    dispatcher = CollectingDispatcher()
+    assert ActionContactDetails().run(dispatcher, tracker([user_event("can I call you?", "contact_customer_service")]),
+                                      DOMAIN) == []
+    text = dispatcher.messages[0]["text"]
+    assert PHONE_UK in text and SUPPORT_EMAIL in text and "No one is online right now" in text
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/contact_human_agent"
+    assert action_db.open_for_conversation("conv-7") is None  # answered, not handed over
+    action_db.touch_agent(agents["alice"].id)
+    dispatcher = CollectingDispatcher()
+    ActionContactDetails().run(dispatcher, tracker([user_event("phone number?", "contact_customer_service")]), DOMAIN)
+    assert "online now: shall I connect you?" in dispatcher.messages[0]["text"]
+
+
+def test_a_waiting_conversation_is_acknowledged_until_an_agent_claims_it(action_db: HandoffDesk, agents,
+                                                                         store_url: str) -> None:
+    from bot.channels.paused_reply import PausedReplies
+
+    replies = PausedReplies(store_url)
+    assert replies.acknowledgement_sync("conv-20") is None  # not waiting for anyone
+    action_db.open_handoff("conv-19", "requested")
+    handoff = action_db.open_handoff("conv-20", "requested")
+    action_db.touch_agent(agents["alice"].id)
+    assert "You're number 2 in the queue" in replies.acknowledgement_sync("conv-20")
+    assert "next in line" in replies.acknowledgement_sync("conv-19")
+    action_db.set_away(agents["alice"].id)
+    assert "No one is online right now" in replies.acknowledgement_sync("conv-20")
+    assert action_db.claim(handoff.id, agents["alice"].id)
+    assert replies.acknowledgement_sync("conv-20") is None  # the agent is chatting: they answer
+    assert PausedReplies("sqlite:////nonexistent/dir/x.db").acknowledgement_sync("conv-20") is None
