@@ -19,11 +19,12 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.identity import verified_customer_id
+from actions.order_forms import FLOW_STATE_SLOTS
 from bot.handoff_triggers import (
     HANDOFF_ACTION,
     KB_MISSES_SLOT,
@@ -115,8 +116,11 @@ class ActionHandoffToHuman(Action):
 
     @staticmethod
     def _reset(domain: DomainDict) -> list[EventType]:
+        """A handoff ends any flow in progress (a person takes it from here, or the customer starts afresh):
+        nothing it collected, least of all a pending "yes", survives into what comes next."""
         slots: dict[str, Any] = domain.get("slots") or {}
-        events: list[EventType] = []
+        events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+        events += [SlotSet(slot, None) for slot in FLOW_STATE_SLOTS if slot in slots]
         if KB_MISSES_SLOT in slots:
             events.append(SlotSet(KB_MISSES_SLOT, 0.0))
         if REASON_SLOT in slots:
