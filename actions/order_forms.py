@@ -44,6 +44,7 @@ from actions.message_parsing import (
     reason_in,
     yes_or_no,
 )
+from actions.other_requests import keep_for_later, requests_in
 from actions.resilience import degrade_on_store_outage
 from store.service import (
     MAX_FAILED_VERIFICATIONS,
@@ -136,11 +137,13 @@ def answered_elsewhere(tracker: Tracker, form: str) -> bool:
 
 
 def _without_free_text(message: Mapping[str, Any], free_text_slots: tuple[str, ...]) -> Mapping[str, Any]:
-    """The message without the "… to <address>" / "because …" part the flow collects: numbers there are not
-    order numbers."""
+    """The message without the "… to <address>" / "because …" part the flow collects and without the other
+    requests it makes: numbers there are not this flow's order."""
     text = str(message.get("text") or "")
     readers = {"new_address": address_in, "return_reason": reason_in}
-    for clause in (readers[slot](text) for slot in free_text_slots if slot in readers):
+    clauses = [readers[slot](text) for slot in free_text_slots if slot in readers]
+    clauses += [str(r["text"]) for r in requests_in(message)]  # the other requests' numbers are theirs
+    for clause in clauses:
         if clause:
             text = text.replace(clause, " ")
     entities = [e for e in message.get("entities") or [] if str(e.get("value")) in text]
@@ -215,7 +218,8 @@ class OrderFormValidation(FormValidationAction):
         tracker.add_slots(extracted)
         validated = await self._extract_validation_events(dispatcher, tracker, domain)
         names = {event.get("name") for event in validated if event.get("event") == "slot"}
-        return [event for event in extracted if event.get("name") not in names] + validated
+        kept = keep_for_later(dispatcher, tracker) if self.activating(tracker) else []
+        return [event for event in extracted if event.get("name") not in names] + validated + kept
 
     validate_order_id = _checked_when_extracted("order_id")
     validate_email = _checked_when_extracted("email")

@@ -24,6 +24,7 @@ from actions.formatting import (
 )
 from actions.identity import verified_customer_id
 from actions.order_forms import BLOCKER_SLOT
+from actions.other_requests import follow_up
 from actions.resilience import degrade_on_store_outage
 from store.delivery import is_domestic
 from store.service import OrderDesk, OrderDeskError
@@ -84,6 +85,10 @@ class OrderFlowAction(Action):
 
     @degrade_on_store_outage
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events = self.finish(dispatcher, tracker)
+        return events + follow_up(dispatcher, tracker)  # then whatever else the customer asked for
+
+    def finish(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         reset: list[EventType] = [SlotSet(slot, None) for slot in FLOW_SLOTS]
         blocker = tracker.get_slot(BLOCKER_SLOT)
         customer, number = verified_customer_id(tracker), tracker.get_slot("order_id")

@@ -23,6 +23,7 @@ from actions.formatting import day, money
 from actions.identity import CUSTOMER_SLOT, verified_customer_id
 from actions.message_parsing import emails, order_numbers
 from actions.order_forms import NO_MATCH, client_of
+from actions.other_requests import follow_up
 from actions.resilience import degrade_on_store_outage
 from store.service import NotAllowed, OrderDeskError
 from store.views import OrderView
@@ -106,6 +107,9 @@ class ActionOrderContext(Action):
 
     @degrade_on_store_outage
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return self.remember_order(dispatcher, tracker) + follow_up(dispatcher, tracker)
+
+    def remember_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         message = tracker.latest_message or {}
         numbers, found_emails = order_numbers(message), emails(message)
         customer = verified_customer_id(tracker)

@@ -28,6 +28,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.alignment import mask_digits, tag_names_for
 from bot.nlu.calibration import expected_calibration_error, fit_temperature
+from bot.nlu.clauses import REQUESTS_KEY, lead_with_a_clear_request, other_requests, split_requests
 from bot.nlu.inference import JointPredictor
 from bot.nlu.model import (
     JointIntentEntityModel,
@@ -297,19 +298,29 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
 
     # ---------------------------------------------------------------- inference
     def process(self, messages: list[Message]) -> list[Message]:
-        """Set INTENT, the full calibrated INTENT_RANKING and append entities, for all messages in one batch."""
+        """Set INTENT, the full calibrated INTENT_RANKING and append entities, for all messages in one batch.
+
+        A message that strings several requests together is also classified clause by clause (in the same
+        batch): the other requests go into its parse data under `shopdesk_requests`, and an ambiguous message
+        is led by its first clear request."""
         if self._predictor is None or not messages:
             return messages
         texts = [m.get(TEXT) if isinstance(m.get(TEXT), str) else "" for m in messages]
-        predictions = self._predictor.predict(texts)
+        clauses = [split_requests(text) for text in texts]
+        several = [c for cs in clauses if len(cs) > 1 for c in cs]
+        predictions = self._predictor.predict(texts + several)
+        clause_predictions = iter(predictions[len(texts):])
         ranking_length = int(self.component_config["ranking_length"])
         floor = float(self.component_config["entity_confidence_threshold"])
         defer_to = set(self.component_config["defer_to_extractors"] or ())
-        for message, prediction in zip(messages, predictions, strict=True):
-            scores = zip(self._intents, prediction.intent_probabilities, strict=True)
-            ranking = sorted(
-                ({"name": name, "confidence": float(p)} for name, p in scores), key=lambda item: -item["confidence"]
-            )
+        for message, prediction, message_clauses in zip(messages, predictions[:len(texts)], clauses, strict=True):
+            ranking = self._ranking(prediction.intent_probabilities)
+            if len(message_clauses) > 1:
+                requests = [{"intent": r[0]["name"], "confidence": r[0]["confidence"], "text": clause}
+                            for clause, r in ((c, self._ranking(next(clause_predictions).intent_probabilities))
+                                              for c in message_clauses)]
+                ranking = lead_with_a_clear_request(ranking, requests)
+                message.set(REQUESTS_KEY, other_requests(requests, ranking[0]["name"]), add_to_output=True)
             if ranking_length > 0:
                 ranking = ranking[:ranking_length]
             message.set(INTENT, ranking[0], add_to_output=True)
@@ -322,6 +333,11 @@ class BertJointClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin
             ])
             message.set(ENTITIES, existing + entities, add_to_output=True)
         return messages
+
+    def _ranking(self, probabilities: Any) -> list[dict[str, Any]]:
+        scores = zip(self._intents, probabilities, strict=True)
+        return sorted(({"name": name, "confidence": float(p)} for name, p in scores),
+                      key=lambda item: -item["confidence"])
 
 
 def _onnx_or_torch(model: JointIntentEntityModel, threads: int) -> torch.nn.Module | OnnxJointModel:
