@@ -11,7 +11,7 @@ DEFAULT_CHROMA_DIR = os.path.join("var", "chroma")
 # sure. Off-domain questions score <= 0.34 against the demo shop's documents and real shop questions >= 0.44
 # (tests/knowledge/test_retrieval.py); bench/kb_benchmark.py reports the trade-off on Bitext + CLINC150
 # (docs/BENCHMARKS.md). Override with SHOPDESK_KNOWLEDGE_THRESHOLD.
-DEFAULT_THRESHOLD = 0.40
+DEFAULT_THRESHOLD = 0.55
 
 
 def bundled_model_dir() -> str:
