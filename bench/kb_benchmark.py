@@ -392,6 +392,7 @@ def tune_on_dev(retriever: Retriever, dev: Sequence[ShopQuestion]) -> None:
     for row in rows[:8]:
         print("  " + ", ".join(f"{value:.3f}" for value in row))
     retriever.weights = Weights()
+    shipped = abstention.COVERAGE_WEIGHT, abstention.UNKNOWN_WEIGHT
     grid = []
     for coverage in (0.0, 0.1, 0.15, 0.2, 0.3):
         for unknown in (0.0, 0.1, 0.25, 0.4):
@@ -401,6 +402,7 @@ def tune_on_dev(retriever: Retriever, dev: Sequence[ShopQuestion]) -> None:
                 score = result.share(result.correct) - result.share(result.misleading)
                 grid.append((score, result.share(result.correct), result.share(result.misleading), coverage,
                              unknown, threshold))
+    abstention.COVERAGE_WEIGHT, abstention.UNKNOWN_WEIGHT = shipped
     grid.sort(reverse=True)
     print("dev abstention grid (top 8): correct - misleading, correct, misleading, coverage w, unknown w, threshold")
     for row in grid[:8]:

@@ -65,7 +65,7 @@ def select(question: str, passage: str, model_dir: str, max_chars: int = MAX_CHA
     if not units:
         return passage.strip()
     has_table = any("|" in line for line in passage.splitlines())
-    if len(passage) <= SHORT_CHARS and not has_table:
+    if len(passage) <= min(SHORT_CHARS, max_chars) and not has_table:
         return passage.strip()
     vectors = encode(model_dir, [question, *(unit.text for unit in units)])
     terms = set(tokenize(question))

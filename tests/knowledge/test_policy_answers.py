@@ -93,8 +93,8 @@ def test_the_reply_answers_the_specific_question(demo_kb: KnowledgeSettings, que
 
 def test_long_sections_are_cut_to_the_sentences_asked_about(demo_kb: KnowledgeSettings) -> None:
     section = next(p for p in get_retriever(demo_kb).snapshot().passages if p.heading_path == "Return postage")
-    text = select("where do I send my return to?", section.text, demo_kb.model_dir)
-    assert "Aire Valley Trade Park" in text and len(text) < len(section.text) / 2
+    text = select("do I pay the return postage when I send it back from Germany?", section.text, demo_kb.model_dir)
+    assert "own cost" in text and "Aire Valley" not in text and len(text) < len(section.text) * 0.7
 
 
 @pytest.mark.parametrize(
