@@ -47,7 +47,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from knowledge import abstention, embeddings, store
-from knowledge.answers import answer_question, rank
+from knowledge.answers import answer_question, confidence_of, rank
 from knowledge.ingest import ingest
 from knowledge.parsers import parser_for
 from knowledge.retrieval import MODES, Hit, Passage, Retriever, Weights
@@ -174,7 +174,9 @@ def run_queries(retriever: Retriever, queries: Sequence[tuple[str, str]], mode: 
         cpu.append((time.process_time() - started_cpu) * 1000)
         ids = [hit.passage.faq_id for hit in hits]
         ranks.append(ids.index(answer_id) + 1 if answer_id in ids else None)
-        relevance.append(hits[0].relevance if hits else float("nan"))
+        # hybrid: the calibrated confidence the threshold is compared with; other modes: the cosine
+        top = (confidence_of(question, hits[0], retriever) if mode == "hybrid" else hits[0].relevance) if hits else None
+        relevance.append(float("nan") if top is None else top)
     return Result(mode, ranks, latencies, relevance, cpu)
 
 
@@ -198,7 +200,7 @@ def choose_threshold(correct: Sequence[float], negatives: Sequence[float]) -> fl
 
 def threshold_sweep(result: Result, negatives: Sequence[float], in_use: float, suggested: float | None) -> str:
     """What each threshold does: in-domain questions answered right / wrong / "not sure", off-domain answered."""
-    cuts = sorted({0.25, 0.30, 0.35, 0.40, 0.45, round(in_use, 3), *([round(suggested, 3)] if suggested else [])})
+    cuts = sorted({0.25, 0.30, 0.35, 0.40, 0.45, 0.50, round(in_use, 3), *([round(suggested, 3)] if suggested else [])})
     lines = [
         "| threshold | in-domain: right passage | in-domain: wrong passage | in-domain: \"not sure\" | "
         f"off-domain answered (CLINC150, n={len(negatives)}) |",
@@ -496,10 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(table(results, f"Target: hybrid recall@1 above every baseline -> {verdict}"))
 
-        negatives_dev = [hit[0].relevance for hit in (retriever.search(q, k=1) for q in out_of_scope_questions(
-            args.negatives, 0)) if hit]
-        negatives_test = [hit[0].relevance for hit in (retriever.search(q, k=1) for q in out_of_scope_questions(
-            args.negatives, 1)) if hit]
+        negatives_dev = [confidence_of(q, hit[0], retriever) for q, hit in (
+            (q, retriever.search(q, k=1)) for q in out_of_scope_questions(args.negatives, 0)) if hit]
+        negatives_test = [confidence_of(q, hit[0], retriever) for q, hit in (
+            (q, retriever.search(q, k=1)) for q in out_of_scope_questions(args.negatives, 1)) if hit]
         threshold = settings.threshold
         print()
         if negatives_test:
@@ -509,7 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 correct = [rel for rank, rel in zip(dev.ranks, dev.top_relevance, strict=True) if rank == 1]
                 suggested = choose_threshold(correct, negatives_dev)
                 print(f"threshold suggested by the dev split (Youden's J): {suggested:.3f}; in use: {threshold:.3f}")
-            print("\nRelevance threshold (SHOPDESK_KNOWLEDGE_THRESHOLD) on the test questions, hybrid:\n")
+            print("\nRelevance threshold (SHOPDESK_KNOWLEDGE_THRESHOLD, compared with the calibrated confidence of "
+                  "knowledge.abstention) on the test questions, hybrid:\n")
             print(threshold_sweep(hybrid, negatives_test, threshold, suggested))
 
         if not args.no_scale:
