@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.other_requests import follow_up
 from knowledge.answers import Answer, answer_question
 
 logger = logging.getLogger(__name__)
@@ -101,4 +102,4 @@ class ActionAnswerFromKnowledge(Action):
         misses = misses_in_a_row(tracker)
         message, misses = reply_for(await answer_latest_message(tracker), misses)
         dispatcher.utter_message(**message)
-        return [SlotSet(MISSES_SLOT, float(misses))]
+        return [SlotSet(MISSES_SLOT, float(misses)), *follow_up(dispatcher, tracker)]

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.message_parsing import order_numbers
 from knowledge.answers import answer_question
+from knowledge.topics import topic_for
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +64,17 @@ def keep_for_later(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
 
 
 def follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Handle the requests still waiting (kept by a flow, or in the message just answered)."""
-    waiting = pending(tracker)
+    """Handle the requests still waiting (kept by a flow, or in the message just answered). While a flow is
+    still collecting (a question answered inside a form), what it kept waits for its end."""
+    in_a_flow = bool((tracker.active_loop or {}).get("name"))
+    waiting = [] if in_a_flow else pending(tracker)
     texts = {r["text"] for r in waiting}
     waiting += [r for r in requests_in(tracker.latest_message) if r["text"] not in texts]
     if not waiting:
         return []
     for request in waiting[:MAX_HANDLED]:
         _handle(dispatcher, request)
-    return [SlotSet(PENDING_SLOT, None)] if tracker.get_slot(PENDING_SLOT) is not None else []
+    return [SlotSet(PENDING_SLOT, None)] if not in_a_flow and tracker.get_slot(PENDING_SLOT) is not None else []
 
 
 def _handle(dispatcher: CollectingDispatcher, request: dict[str, Any]) -> None:
@@ -93,7 +96,7 @@ def _handle(dispatcher: CollectingDispatcher, request: dict[str, Any]) -> None:
 def _answer(intent: str, text: str) -> str | None:
     """The shop's documents' answer to a question asked in passing, with its source; None when they have none."""
     try:
-        found = answer_question(text)
+        found = answer_question(text, None, None, topic=topic_for(intent))
     except Exception:  # the knowledge base is down: say we couldn't, never crash the turn
         logger.exception("knowledge base lookup failed for a follow-up request")
         return None

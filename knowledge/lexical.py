@@ -33,6 +33,12 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         if texts:
             self._bm25.index([tokenize(text) for text in texts], show_progress=False)
+        self._vocabulary = frozenset(self._bm25.vocab_dict) if texts else frozenset()
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every stemmed term in the indexed texts (what the knowledge base has words for)."""
+        return self._vocabulary
 
     def scores(self, query: str) -> np.ndarray:
         tokens = [token for token in tokenize(query) if token in self._bm25.vocab_dict] if self.size else []

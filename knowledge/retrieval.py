@@ -1,17 +1,18 @@
-"""Hybrid retrieval: dense search in Chroma plus BM25 over the passage text and over its headings.
+"""Hybrid retrieval: dense search in Chroma, question-to-heading matching and BM25 over text and headings.
 
-Dense embeddings find paraphrases ("send it back" ~ "return"); BM25 finds exact words (INV-, Norway, PayPal).
-Candidates are the union of the dense, body-BM25 and heading-BM25 top lists, so a passage that only shares a
-rare word with the question is still considered; they are scored `cosine + 0.08 * heading BM25`, where
-heading BM25 (over title, heading path and FAQ question: what a passage is *about*) is divided by the
-query's best heading score. The cosine stays the backbone and keeps its meaning; lexical evidence can only
-lift a passage by a bounded amount. Weights were chosen by grid search on the dev split of
-bench/kb_benchmark.py (a body-BM25 term and plain reciprocal rank fusion both lost to this there: BM25 over
-whole passages is much weaker than dense on paraphrased questions).
+Dense embeddings find paraphrases ("send it back" ~ "return"); BM25 finds exact words (INV-, Norway, PayPal);
+matching the question against what a passage is *about* (its title and heading path, or an FAQ pair's own
+question, embedded on their own) finds the section a question belongs to even when the passage's body is
+long or a table. Candidates are the union of the dense, body-BM25 and heading-BM25 top lists, scored by a
+weighted sum (`Weights`): passage cosine + heading cosine + normalised body BM25 + normalised heading BM25.
+The weights were chosen on dev data only (bench/data/kb_dev_questions.yml and the Bitext dev split of
+bench/kb_benchmark.py); see docs/BENCHMARKS.md.
 
-Whether the best passage is relevant enough to answer from is a separate, calibrated question:
-`Hit.relevance` is the cosine similarity of question and passage, which means the same thing in every
-knowledge base, unlike a BM25 score or a fused rank score.
+Mode "blend" is the previous hybrid (cosine + 0.08 x heading BM25), kept as a benchmark baseline.
+
+Whether the best passage is relevant enough to answer from is a separate, calibrated question
+(knowledge.answers): `Hit.relevance` is the cosine similarity of question and passage, which means the same
+thing in every knowledge base, unlike a BM25 score or a fused score.
 
 `get_retriever()` is the per-process entry point: it loads the embedding model once and reloads the
 knowledge base snapshot only when an ingest changed it.
@@ -33,10 +34,10 @@ from knowledge.embeddings import embedding_dimension, encode, limit_threads, mod
 from knowledge.lexical import LexicalIndex
 from knowledge.settings import KnowledgeSettings
 
-Mode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
-BODY_WEIGHT = 0.0  # lift from BM25 over the passage text: a candidate source only (dev split: 0 scored best)
-HEADING_WEIGHT = 0.08  # max lift from BM25 over title, heading path and FAQ question
+Mode = Literal["hybrid", "blend", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "blend", "dense", "bm25")
+BODY_WEIGHT = 0.0  # "blend": lift from BM25 over the passage text (a candidate source only)
+HEADING_WEIGHT = 0.08  # "blend": max lift from BM25 over title, heading path and FAQ question
 CANDIDATES = 50  # how deep each ranking is read before blending
 _PAGE = 2000
 
@@ -74,6 +75,19 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Weights:
+    """How "hybrid" sums its signals (BM25 scores are divided by the query's best, so each is 0..1)."""
+
+    passage: float = 1.0  # cosine of question and passage (title + headings + text, as ingested)
+    heading: float = 0.25  # cosine of question and the passage's heading path / FAQ question alone
+    body_bm25: float = 0.1
+    heading_bm25: float = 0.0  # heading words already count through the heading cosine (dev grid: 0 best)
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+@dataclass(frozen=True)
 class Hit:
     passage: Passage
     score: float  # ranking score of the chosen mode (blend, cosine or BM25): only comparable within one query
@@ -107,16 +121,41 @@ class _Snapshot:
         self.row_of = {chunk_id: row for row, chunk_id in enumerate(ids)}
         self.embeddings = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
         self.lexical = LexicalIndex(documents)
+        self.heading_texts = [heading_text(p) for p in self.passages]
         self.headings = LexicalIndex(
             [" ".join((p.title, p.heading_path, p.faq_question)) for p in self.passages]
         )
+        self.vocabulary = self.lexical.vocabulary | self.headings.vocabulary
+        self.ordered_vocabulary = tuple(sorted(self.vocabulary))  # for typo matching (knowledge.abstention)
+        self._heading_vectors: np.ndarray | None = None
+        self._heading_lock = threading.Lock()
+
+    def heading_vectors(self, model_dir: str) -> np.ndarray:
+        """Embeddings of every passage's heading text, computed once per snapshot (unique texts only)."""
+        with self._heading_lock:
+            if self._heading_vectors is None:
+                unique = sorted(set(self.heading_texts))
+                if unique:
+                    encoded = dict(zip(unique, encode(model_dir, unique), strict=True))
+                    self._heading_vectors = np.stack([encoded[text] for text in self.heading_texts])
+                else:
+                    self._heading_vectors = np.zeros((0, 1), dtype=np.float32)
+            return self._heading_vectors
+
+
+def heading_text(passage: Passage) -> str:
+    """What a passage is about: an FAQ pair's own question, else its title and heading path."""
+    if passage.faq_question:
+        return passage.faq_question
+    return " > ".join(part for part in (passage.title, passage.heading_path) if part)
 
 
 class Retriever:
     """Searches one knowledge base; thread-safe; picks up re-ingested content on the next query."""
 
-    def __init__(self, settings: KnowledgeSettings) -> None:
+    def __init__(self, settings: KnowledgeSettings, weights: Weights = DEFAULT_WEIGHTS) -> None:
         self.settings = settings
+        self.weights = weights
         self._lock = threading.Lock()
         self._client: Any = None
         self._collection: Any = None
@@ -153,8 +192,10 @@ class Retriever:
             ranked = dense
         elif mode == "bm25":
             ranked = snapshot.lexical.top(query, depth)
-        else:
+        elif mode == "blend":
             ranked = self._blend(snapshot, query, vector, dense, depth)
+        else:
+            ranked = self._hybrid(snapshot, query, vector, dense, depth)
         hits = []
         for row, score in ranked[:k]:
             relevance = float(snapshot.embeddings[row] @ vector) if vector is not None else float("nan")
@@ -234,6 +275,21 @@ class Retriever:
             )
         return self._collection
 
+    def _hybrid(
+        self, snapshot: _Snapshot, query: str, vector: np.ndarray, dense: list[tuple[int, float]], depth: int
+    ) -> list[tuple[int, float]]:
+        """Candidates from the dense and both BM25 rankings, scored by the weighted sum of all four signals."""
+        weights = self.weights
+        body = _normalized(snapshot.lexical.scores(query))
+        heading = _normalized(snapshot.headings.scores(query))
+        rows = _candidates(dense, (body, heading), depth)
+        score = weights.passage * (snapshot.embeddings[rows] @ vector) + weights.body_bm25 * body[rows]
+        score += weights.heading_bm25 * heading[rows]
+        if weights.heading:
+            score += weights.heading * (snapshot.heading_vectors(self.settings.model_dir)[rows] @ vector)
+        order = np.lexsort((rows, -score))
+        return [(int(rows[index]), float(score[index])) for index in order]
+
     @staticmethod
     def _blend(
         snapshot: _Snapshot, query: str, vector: np.ndarray, dense: list[tuple[int, float]], depth: int
@@ -241,11 +297,7 @@ class Retriever:
         """Candidates from all three rankings, scored by cosine plus bounded lexical lifts, best first."""
         body = _normalized(snapshot.lexical.scores(query))
         heading = _normalized(snapshot.headings.scores(query))
-        candidates = {row for row, _ in dense}
-        for scores in (body, heading):
-            if scores.any():
-                candidates.update(int(row) for row in np.argsort(-scores)[:depth] if scores[row] > 0)
-        rows = np.fromiter(candidates, dtype=np.int64)
+        rows = _candidates(dense, (body, heading), depth)
         blended = snapshot.embeddings[rows] @ vector + BODY_WEIGHT * body[rows] + HEADING_WEIGHT * heading[rows]
         order = np.lexsort((rows, -blended))
         return [(int(rows[index]), float(blended[index])) for index in order]
@@ -260,6 +312,15 @@ class Retriever:
             if row is not None:  # written after our snapshot: seen on the next query
                 ranked.append((row, 1.0 - float(distance)))
         return ranked
+
+
+def _candidates(dense: list[tuple[int, float]], lexical: tuple[np.ndarray, ...], depth: int) -> np.ndarray:
+    """Rows in the dense top list or in any lexical top list (with a score above zero)."""
+    candidates = {row for row, _ in dense}
+    for scores in lexical:
+        if scores.any():
+            candidates.update(int(row) for row in np.argsort(-scores)[:depth] if scores[row] > 0)
+    return np.fromiter(sorted(candidates), dtype=np.int64)
 
 
 def _normalized(scores: np.ndarray) -> np.ndarray:
