@@ -49,6 +49,8 @@ _STOPWORDS = {
 }
 _STOPWORD_SETS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Emails, links, @handles and codes carry no language ("theo.okafor.b4e7@example.org" is not Italian).
+_NOT_LANGUAGE = re.compile(r"\S+@\S+|(?<!\S)@\w+|https?://\S+|www\.\S+|\S*\d\S*", re.UNICODE)
 
 
 def input_problem(text: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str | None:
@@ -60,6 +62,7 @@ def input_problem(text: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str |
     controls = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\r\t")
     if controls or text.count("\ufffd") > 2:
         return "binary"
+    text = _NOT_LANGUAGE.sub(" ", text)
     letters = [ch for ch in text if ch.isalpha()]
     if letters:
         latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))

@@ -189,3 +189,11 @@ def test_the_real_pipeline_still_understands_normal_messages(agent) -> None:
     assert [e["value"] for e in emails] == ["jane.doe@example.com"]
     assert emails[0]["extractor"] == "RegexEntityExtractor"
     assert result.get(PROBLEM_KEY) is None and result["intent"]["name"] != INVALID_INPUT_INTENT
+
+
+def test_emails_handles_and_codes_are_not_a_language() -> None:
+    from bot.nlu.input_guard import input_problem
+
+    for text in ("theo.okafor.b4e748e156@example.org", "@shopdesk where is my parcel??", "order C581146 pls e e"):
+        assert input_problem(text) is None, text
+    assert input_problem("je voudrais annuler ma commande") == "language"
