@@ -218,7 +218,7 @@ class OrderFormValidation(FormValidationAction):
         tracker.add_slots(extracted)
         validated = await self._extract_validation_events(dispatcher, tracker, domain)
         names = {event.get("name") for event in validated if event.get("event") == "slot"}
-        kept = keep_for_later(dispatcher, tracker) if self.activating(tracker) else []
+        kept = keep_for_later(dispatcher, tracker, self._other_orders(tracker)) if self.activating(tracker) else []
         return [event for event in extracted if event.get("name") not in names] + validated + kept
 
     validate_order_id = _checked_when_extracted("order_id")
@@ -226,6 +226,13 @@ class OrderFormValidation(FormValidationAction):
     validate_confirmation = _checked_when_extracted("confirmation")
     validate_new_address = _checked_when_extracted("new_address")
     validate_return_reason = _checked_when_extracted("return_reason")
+
+    def _other_orders(self, tracker: Tracker) -> list[dict[str, Any]]:
+        """"check 700001 and 700002": the flow takes the first order; the same request for the others waits."""
+        message = self.fresh_message(tracker) or {}
+        numbers = order_numbers(_without_free_text(message, self.extra_slots))
+        intent = next(i for i, f in FLOW_FORMS.items() if f == self.form)
+        return [{"intent": intent, "confidence": 1.0, "text": f"order {n}"} for n in numbers[1:]]
 
     # --- which slots ---------------------------------------------------------------------------------------
 
@@ -264,8 +271,10 @@ class OrderFormValidation(FormValidationAction):
         numbers = order_numbers(_without_free_text(message, self.extra_slots) if activating else message)
         if requested in FREE_TEXT_SLOTS and not (names_an_order_explicitly(text) and is_correction(text)):
             return {}  # a house number, a postcode or a number in a reason is not a change of order
+        if len(numbers) > 1 and activating:
+            return self._take_order(dispatcher, tracker, numbers[0])  # the others wait (keep_for_later)
         if len(numbers) > 1:
-            if requested == "order_id" or activating:
+            if requested == "order_id":
                 dispatcher.utter_message(text="Which order do you mean? Please give me just one order number "
                                               f"({' or '.join(numbers[:3])}).")
                 return {"order_id": None}

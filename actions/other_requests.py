@@ -53,9 +53,11 @@ def pending(tracker: Tracker) -> list[dict[str, Any]]:
     return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
 
 
-def keep_for_later(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """A flow starts: remember the message's other requests and tell the customer they're not forgotten."""
-    extra = requests_in(tracker.latest_message)
+def keep_for_later(dispatcher: CollectingDispatcher, tracker: Tracker,
+                   also: list[dict[str, Any]] | None = None) -> list[EventType]:
+    """A flow starts: remember the message's other requests (and `also`: the same request for other orders it
+    named) and tell the customer they're not forgotten."""
+    extra = (also or []) + requests_in(tracker.latest_message)
     if not extra:
         return []
     topics = " and ".join(f"“{r['text']}”" for r in extra)
@@ -82,7 +84,8 @@ def _handle(dispatcher: CollectingDispatcher, request: dict[str, Any]) -> None:
     if intent in TASKS:
         numbers = order_numbers({"text": text})
         payload = f"/{intent}" + (f'{{"order_id":"{numbers[0]}"}}' if numbers else "")
-        dispatcher.utter_message(text=f"You also wanted to {TASKS[intent]}. Shall we do that now?",
+        about = f" (order {numbers[0]})" if numbers else ""
+        dispatcher.utter_message(text=f"You also wanted to {TASKS[intent]}{about}. Shall we do that now?",
                                  buttons=[{"title": "Yes, let's do that", "payload": payload}])
         return
     answer = _answer(intent, text)
