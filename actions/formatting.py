@@ -143,8 +143,8 @@ def open_return(order: OrderView) -> ReturnView | None:
 def return_status(request: ReturnView, order: OrderView, now: datetime | None = None) -> str:
     """A return already open: where it stands and where its refund stands."""
     now = now or datetime.now()
-    text = (f"Your return for order **{order.number}** (return #{request.id}, opened {day(request.created_at)}) "
-            f"is {RETURN_WORDS.get(request.status, request.status)}.")
+    text = (f"You already have a return open for order **{order.number}** (return #{request.id}, opened "
+            f"{day(request.created_at)}): it is {RETURN_WORDS.get(request.status, request.status)}.")
     if request.refund is not None:
         text += f" {refund_line(request.refund, now)}"
     return text

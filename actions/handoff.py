@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.identity import verified_customer_id
-from actions.order_forms import FLOW_STATE_SLOTS
+from actions.order_forms import FLOW_FORMS, FLOW_STATE_SLOTS
 from bot.handoff_triggers import (
     HANDOFF_ACTION,
     KB_MISSES_SLOT,
@@ -110,8 +110,9 @@ class ActionHandoffToHuman(Action):
                                           f"{SUPPORT_EMAIL} and they'll get back to you ({OFFICE_HOURS}).")
             return self._reset(domain)
         dispatcher.utter_message(text=customer_notice(status))
-        if status.agents_online == 0:
-            return self._reset(domain)  # nobody to wait for: the bot keeps helping
+        if status.agents_online == 0:  # nobody to wait for: the bot keeps helping, starting with the request
+            flow = FLOW_FORMS.get(str(((tracker.latest_message or {}).get("intent") or {}).get("name") or ""))
+            return self._reset(domain) + ([FollowupAction(flow)] if flow else [])
         return [*self._reset(domain), ConversationPaused()]
 
     @staticmethod

@@ -13,19 +13,19 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.message_parsing import emails, order_numbers
 from actions.other_requests import follow_up
+from actions.which_order import ActionOrderContext
 from knowledge.answers import Answer, answer_question
 
 logger = logging.getLogger(__name__)
 
 ACTION_NAME = "action_answer_from_knowledge"
 MISSES_SLOT = "kb_misses"
-ORDER_CONTEXT_ACTION = "action_order_context"  # actions/which_order.py
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
 NOT_SURE = (
     "I'm not sure about that: I couldn't find it in our help pages, and I'd rather not guess. "
@@ -107,7 +107,7 @@ class ActionAnswerFromKnowledge(Action):
         if not answer.found and not (tracker.active_loop or {}).get("name") and \
                 (order_numbers(latest) or emails(latest)):
             # "@shop 581163 never came!!": not in the help pages, but it names an order: take it up from there
-            return [FollowupAction(ORDER_CONTEXT_ACTION)]
+            return ActionOrderContext().run(dispatcher, tracker, domain)
         message, misses = reply_for(answer, misses)
         dispatcher.utter_message(**message)
         return [SlotSet(MISSES_SLOT, float(misses)), *follow_up(dispatcher, tracker)]

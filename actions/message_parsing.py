@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from difflib import SequenceMatcher
 from typing import Any
 
 from store.service import normalize_email, normalize_order_number
@@ -41,6 +42,19 @@ _ADDRESS_HINT = re.compile(
     r"crescent|terrace|gardens|grove|hill|park|row|walk|flat|apartment|apt|unit|house|po box|p\.o\.)\b|"
     r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b)", re.IGNORECASE)
 _REASON_CLAUSE = re.compile(r"\b(?:because|cause|cos|coz|cuz|since|as)\b\s+(.{3,300})$", re.IGNORECASE)
+_SEGMENT = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+so\s+", re.IGNORECASE)
+_ORDER_MENTION = re.compile(r"(?:\b(?:from|for|on|of)\s+)?"
+                            r"(?:\b(?:my\s+)?(?:order|ordr|purchase)\s*(?:no\.?|number)?\s*)?"
+                            r"#?\s?\b[Cc]?\d{5,8}\b", re.IGNORECASE)
+_WORDS = re.compile(r"[A-Za-z']+")
+_STREET = re.compile(r"\d+[a-z]?\s+[A-Za-z]{2,}|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
+# Words that ask for the return rather than saying why ("I'd like to return this one please").
+_REQUEST_WORDS = frozenset({
+    "i", "i'd", "id", "i'm", "im", "would", "like", "want", "wanna", "need", "to", "can", "could", "may", "please",
+    "pls", "plz", "return", "returning", "returned", "send", "back", "refund", "my", "the", "it", "its", "it's",
+    "this", "that", "one", "these", "those", "them", "item", "items", "order", "orders", "a", "an", "for", "from",
+    "hi", "hello", "hey", "there", "thanks", "thank", "you", "ok", "okay", "so", "just"})
+_LEADING_REQUEST = re.compile(r"^\s*(?:hi|hello|hey|i|can|could|please|pls|return|retrun|send)\b", re.IGNORECASE)
 _ADDRESS_CLAUSE = re.compile(r"\b(?:to|address is|new address)\s*:?\s+(.{6,300})$", re.IGNORECASE)
 
 
@@ -116,10 +130,32 @@ def looks_like_address(text: str) -> bool:
     return len(text.strip()) >= 6 and bool(_ADDRESS_HINT.search(text)) and any(c.isalpha() for c in text)
 
 
+def looks_like_street(text: str) -> bool:
+    """A house number with a street (or a postcode): "19 Queen Street", "Flat 2, 40 Temple St", "LS1 4AB"."""
+    return looks_like_address(text) and bool(_STREET.search(text))
+
+
 def reason_in(text: str) -> str | None:
-    """The "because …" part of a message that starts a return ("return 581146 because it's too small")."""
+    """Why the customer returns it, from the message that starts a return: the "because …" part, or whatever
+    the message says besides asking for the return ("order 581146 arrived damaged, I want to return it",
+    "return 581146 wrong size"). None when it only asks for the return."""
     match = _REASON_CLAUSE.search(text)
-    return " ".join(match.group(1).split()) if match else None
+    if match:
+        return " ".join(match.group(1).split())
+    kept = []
+    for segment in _SEGMENT.split(_ORDER_MENTION.sub(" ", _EMAIL_TOKEN.sub(" ", text))):
+        words = _WORDS.findall(segment)
+        if any(len(w) >= 3 and not _is_request_word(w) for w in words):
+            kept.append(" ".join(w for w in segment.split() if not _is_request_word(w.strip(".,!?;:"))
+                                 or not _LEADING_REQUEST.match(segment)).strip(" ,.;:-"))
+    reason = " ".join(" ".join(k.split()) for k in kept if k).strip()
+    return reason or None
+
+
+def _is_request_word(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in _REQUEST_WORDS or any(SequenceMatcher(None, lowered, w).ratio() >= 0.8
+                                            for w in ("return", "refund", "order", "please"))
 
 
 def address_in(text: str) -> str | None:

@@ -20,6 +20,7 @@ methods; domain.yml maps them as `custom`), from the NLU's entities and the text
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,12 +40,13 @@ from actions.message_parsing import (
     is_question,
     is_request,
     looks_like_address,
+    looks_like_street,
     names_an_order_explicitly,
     order_numbers,
     reason_in,
     yes_or_no,
 )
-from actions.other_requests import keep_for_later, requests_in
+from actions.other_requests import documents_answer, keep_for_later, requests_in
 from actions.resilience import degrade_on_store_outage
 from store.service import (
     MAX_FAILED_VERIFICATIONS,
@@ -81,9 +83,12 @@ FLOW_FORMS: dict[str, str] = {
 # No rule answers these inside a flow: they are answers (or non-answers) to the form's own question.
 ANSWER_INTENTS = frozenset({"inform", "affirm", "deny"})
 HUMAN_INTENTS = frozenset({"contact_human_agent", "contact_customer_service"})
+# Flows whose words customers also use to ask about the rules ("can I return a personalised item?").
+QUESTION_FLOWS = frozenset({"cancel_order", "change_shipping_address", "get_refund", "track_refund", "get_invoice"})
 FREE_TEXT_SLOTS = frozenset({"new_address", "return_reason"})
 # What one flow collected that must never carry over into another (a "yes", an address, a reason).
 FLOW_STATE_SLOTS = ("confirmation", "new_address", "return_reason", BLOCKER_SLOT)
+_ORDER_WORDS = re.compile(r"#?\b[Cc]?\d{5,8}\b")
 _INTERNAL_ACTIONS = frozenset({"action_listen", "action_extract_slots", None})
 
 
@@ -134,6 +139,16 @@ def answered_elsewhere(tracker: Tracker, form: str) -> bool:
     own = {form, f"validate_{form}"}
     return any(e.get("event") == "action" and e.get("name") not in _INTERNAL_ACTIONS | own
                for e in events[last_user + 1:])
+
+
+def corrects_the_order(text: str) -> bool:
+    """Inside an address or a reason, a number is another order only when the message is about that:
+    "no sorry i meant 581230", "wrong order, it's #581230"."""
+    if not order_numbers({"text": text}):
+        return False
+    rest = _ORDER_WORDS.sub(" ", text)
+    return (is_correction(text) or names_an_order_explicitly(text)) and len(rest.split()) <= 5 \
+        and not looks_like_street(rest)
 
 
 def _without_free_text(message: Mapping[str, Any], free_text_slots: tuple[str, ...]) -> Mapping[str, Any]:
@@ -202,8 +217,27 @@ class OrderFormValidation(FormValidationAction):
             return not looks_like_address(text)
         return True
 
+    def answer_in_passing(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        """A question about the shop's rules phrased with a flow's words ("will I get a full refund?", "can I
+        exchange it?"): answered from the documents when they know, instead of starting (or switching to) a
+        flow nobody asked for. True when it was answered."""
+        message = self.fresh_message(tracker) or {}
+        text = str(message.get("text") or "")
+        intent, _ = intent_of(message)
+        if intent not in QUESTION_FLOWS or not is_question(text) or order_numbers(message) or emails(message):
+            return False
+        answer = documents_answer(intent, text)
+        if answer:
+            dispatcher.utter_message(text=answer)
+        return bool(answer)
+
     @degrade_on_store_outage
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        requested = self.requested(tracker)
+        if requested and self.leaves_the_form(tracker) and self.answer_in_passing(dispatcher, tracker):
+            return [SlotSet(requested, None)]  # answered; the form asks its question again
+        if self.activating(tracker):
+            self.answer_in_passing(dispatcher, tracker)  # then the flow asks for what it needs
         if self.leaves_the_form(tracker):
             # Let Rasa's rules answer it; the form asks again afterwards, or a new flow / "stop" replaces it.
             # What this flow collected is dropped when the customer moves on, so it can't resurface later.
@@ -269,7 +303,7 @@ class OrderFormValidation(FormValidationAction):
         text = str(message.get("text") or "")
         current = tracker.get_slot("order_id")
         numbers = order_numbers(_without_free_text(message, self.extra_slots) if activating else message)
-        if requested in FREE_TEXT_SLOTS and not (names_an_order_explicitly(text) and is_correction(text)):
+        if requested in FREE_TEXT_SLOTS and not corrects_the_order(text):
             return {}  # a house number, a postcode or a number in a reason is not a change of order
         if len(numbers) > 1 and activating:
             return self._take_order(dispatcher, tracker, numbers[0])  # the others wait (keep_for_later)
@@ -416,9 +450,8 @@ class ValidateChangeAddressForm(OrderFormValidation):
         text, requested = str(message.get("text") or "").strip(), self.requested(tracker)
         if requested == "new_address":
             candidate: str | None = text
-        elif requested == "confirmation" and looks_like_address(text) and any(c.isdigit() for c in text) \
-                and yes_or_no(text, intent_of(message)[0]) is None:
-            candidate = text  # "actually make it 14 High Street…": the new address, confirmed again
+        elif requested == "confirmation" and looks_like_street(text):
+            candidate = _after_correction_words(text)  # "no sorry, it's 19 Queen Street…": confirmed again
         elif requested is None:
             candidate = address_in(text)  # "change the address on 581146 to 12 High St, Leeds LS1 4AB"
         else:
@@ -431,6 +464,15 @@ class ValidateChangeAddressForm(OrderFormValidation):
             dispatcher.utter_message(text=problem)
             return {"new_address": None}
         return {"new_address": checked.address}
+
+
+_CORRECTION_LEAD = re.compile(r"^\W*(?:(?:no|nope|sorry|wait|actually|oops|it'?s|its|make it|should be|i meant|"
+                              r"meant|the address is|instead)\b\W*)+", re.IGNORECASE)
+
+
+def _after_correction_words(text: str) -> str:
+    """"no sorry, it's 19 Queen Street, Cardiff" -> "19 Queen Street, Cardiff"."""
+    return _CORRECTION_LEAD.sub("", text).strip() or text
 
 
 class ValidateReturnForm(OrderFormValidation):
@@ -450,9 +492,15 @@ class ValidateReturnForm(OrderFormValidation):
             return {}
         text, requested = str(message.get("text") or "").strip(), self.requested(tracker)
         if requested == "return_reason":
+            if tracker.get_slot("order_id") != slot_before_latest_message(tracker, "order_id"):
+                return {}  # "no sorry I meant 581230": a change of order, not a reason
+            if yes_or_no(text, intent_of(message)[0]) is not None and len(text.split()) <= 2:
+                dispatcher.utter_message(text="Could you tell me in a few words why you're returning it?")
+                return {"return_reason": None}
             reason: str | None = text
         elif requested is None:
-            reason = reason_in(text)  # "return 581146 because it's too small"
+            own = str(_without_free_text(message, ()).get("text") or "")  # not the message's other requests
+            reason = reason_in(own)  # "return 581146, it's too small"
         else:
             return {}
         if not reason or reason.startswith("/"):

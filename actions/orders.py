@@ -24,7 +24,7 @@ from actions.formatting import (
 )
 from actions.identity import verified_customer_id
 from actions.order_forms import BLOCKER_SLOT
-from actions.other_requests import follow_up
+from actions.other_requests import READ_ONLY, LookUp, follow_up
 from actions.resilience import degrade_on_store_outage
 from store.delivery import is_domestic
 from store.service import OrderDesk, OrderDeskError
@@ -250,3 +250,22 @@ class ActionListOrders(OrderFlowAction):
                                            "payload": f'/track_order{{"order_id":"{o.number}"}}'} for o in orders[:3]])
         return []
 
+
+
+def _answer_directly(action: OrderFlowAction) -> LookUp:
+    """A flow's look-up as a follow-up answer: for the verified customer only, and only if the order is theirs."""
+    def look_up(dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None) -> bool:
+        customer = verified_customer_id(tracker)
+        if customer is None or (action.requires_order and not number):
+            return False
+        try:
+            action.perform(dispatcher, tracker, order_desk(), customer, number)
+        except OrderDeskError:
+            return False
+        return True
+    return look_up
+
+
+READ_ONLY.update({"track_order": _answer_directly(ActionTrackOrder()),
+                  "get_invoice": _answer_directly(ActionGetInvoice()),
+                  "track_refund": _answer_directly(ActionTrackRefund())})

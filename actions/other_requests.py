@@ -10,6 +10,7 @@ shop are answered from its documents, other tasks are offered as a button to sta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -40,6 +41,10 @@ TASKS: dict[str, str] = {
     "contact_human_agent": "talk to a person",
 }
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
+# Look-ups that change nothing, answered straight away for a verified customer (actions/orders.py registers
+# them): the answerer says it and returns True, or returns False when it can't (then a button is offered).
+LookUp = Callable[[CollectingDispatcher, Tracker, "str | None"], bool]
+READ_ONLY: dict[str, LookUp] = {}
 
 
 def requests_in(message: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -58,11 +63,14 @@ def keep_for_later(dispatcher: CollectingDispatcher, tracker: Tracker,
     """A flow starts: remember the message's other requests (and `also`: the same request for other orders it
     named) and tell the customer they're not forgotten."""
     extra = (also or []) + requests_in(tracker.latest_message)
-    if not extra:
+    for question in (r for r in extra if r["intent"] not in TASKS):
+        _handle(dispatcher, tracker, question)  # a question is answered now, on the way into the flow
+    tasks = [r for r in extra if r["intent"] in TASKS]
+    if not tasks:
         return []
-    topics = " and ".join(f"“{r['text']}”" for r in extra)
+    topics = " and ".join(f"“{r['text']}”" for r in tasks)
     dispatcher.utter_message(text=f"I'll come back to {topics} right after this.")
-    return [SlotSet(PENDING_SLOT, extra)]
+    return [SlotSet(PENDING_SLOT, tasks)]
 
 
 def follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
@@ -75,20 +83,23 @@ def follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventT
     if not waiting:
         return []
     for request in waiting[:MAX_HANDLED]:
-        _handle(dispatcher, request)
+        _handle(dispatcher, tracker, request)
     return [SlotSet(PENDING_SLOT, None)] if not in_a_flow and tracker.get_slot(PENDING_SLOT) is not None else []
 
 
-def _handle(dispatcher: CollectingDispatcher, request: dict[str, Any]) -> None:
+def _handle(dispatcher: CollectingDispatcher, tracker: Tracker, request: dict[str, Any]) -> None:
     intent, text = str(request["intent"]), str(request["text"])
     if intent in TASKS:
         numbers = order_numbers({"text": text})
+        look_up = READ_ONLY.get(intent)
+        if look_up and look_up(dispatcher, tracker, numbers[0] if numbers else tracker.get_slot("order_id")):
+            return  # a look-up for the verified customer: just answered
         payload = f"/{intent}" + (f'{{"order_id":"{numbers[0]}"}}' if numbers else "")
         about = f" (order {numbers[0]})" if numbers else ""
         dispatcher.utter_message(text=f"You also wanted to {TASKS[intent]}{about}. Shall we do that now?",
                                  buttons=[{"title": "Yes, let's do that", "payload": payload}])
         return
-    answer = _answer(intent, text)
+    answer = documents_answer(intent, text)
     if answer is None:
         dispatcher.utter_message(text=f"You also asked: “{text}”. I couldn't find that in our help pages; "
                                       "someone from our team can help with it.", buttons=[HUMAN_BUTTON])
@@ -96,7 +107,7 @@ def _handle(dispatcher: CollectingDispatcher, request: dict[str, Any]) -> None:
     dispatcher.utter_message(text=f"About your other question (“{text}”): {answer}")
 
 
-def _answer(intent: str, text: str) -> str | None:
+def documents_answer(intent: str, text: str) -> str | None:
     """The shop's documents' answer to a question asked in passing, with its source; None when they have none."""
     try:
         found = answer_question(text, None, None, topic=topic_for(intent))

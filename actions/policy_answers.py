@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.knowledge import HUMAN_BUTTON, NOT_SURE
+from actions.message_parsing import is_question, order_numbers
+from actions.order_forms import FLOW_FORMS
 from actions.other_requests import follow_up
 from knowledge.answers import Answer, answer_question
 from knowledge.topics import Topic, topic_for
@@ -75,6 +78,33 @@ async def answer_policy_question(tracker: Tracker) -> tuple[Answer, Topic | None
     return answer, topic
 
 
+# Policy topics whose question, asked about one order, is that order's flow ("when will 581146 arrive?").
+POLICY_FLOWS: dict[str, str] = {
+    "delivery_period": "track_order_form",
+    "delivery_options": "track_order_form",
+    "set_up_shipping_address": "change_address_form",
+    "check_invoice": "invoice_form",
+    "check_cancellation_fee": "cancel_order_form",
+}
+_POINTS_AT_AN_ORDER = re.compile(r"\b(it|that|this|them|that one|this one)\b", re.IGNORECASE)
+TASK_RUNNER_UP = 0.2
+
+
+def flow_for(message: dict[str, Any]) -> str | None:
+    """The order flow a policy-classified message really asks for: a policy question about a named order, or a
+    short instruction about the order just discussed ("ok cancel it") that the NLU also ranked as the task."""
+    intent = str((message.get("intent") or {}).get("name") or "")
+    if order_numbers(message):
+        return POLICY_FLOWS.get(intent)
+    text = str(message.get("text") or "")
+    if is_question(text) or not _POINTS_AT_AN_ORDER.search(text) or len(text.split()) > 6:
+        return None
+    for candidate in message.get("intent_ranking") or []:
+        if candidate.get("name") in FLOW_FORMS and float(candidate.get("confidence") or 0) >= TASK_RUNNER_UP:
+            return FLOW_FORMS[str(candidate["name"])]
+    return None
+
+
 class ActionAnswerPolicyQuestion(Action):
     """Answer a policy question from the documents, or with the intent's own response."""
 
@@ -82,6 +112,13 @@ class ActionAnswerPolicyQuestion(Action):
         return ACTION_NAME
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        message = tracker.latest_message or {}
+        text = str(message.get("text") or "")
+        flow = flow_for(message)
+        if flow and not is_question(text):
+            return [FollowupAction(flow)]  # "new delivery address for order 581146": the task, not the policy
         answer, topic = await answer_policy_question(tracker)
         dispatcher.utter_message(**reply_for(answer, topic, domain))
+        if flow:
+            return [FollowupAction(flow)]  # "invoice for 581146 - does it show the VAT?": answered, now the task
         return follow_up(dispatcher, tracker)  # the message's other requests, if it had any

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -22,7 +22,7 @@ from actions.desk import order_desk
 from actions.formatting import day, money
 from actions.identity import CUSTOMER_SLOT, verified_customer_id
 from actions.message_parsing import emails, order_numbers
-from actions.order_forms import NO_MATCH, client_of
+from actions.order_forms import FLOW_FORMS, NO_MATCH, client_of
 from actions.other_requests import follow_up
 from actions.resilience import degrade_on_store_outage
 from store.service import NotAllowed, OrderDeskError
@@ -47,8 +47,8 @@ QUESTIONS: dict[str, str] = {
     "list_orders_form": "Which order shall I look at?",
 }
 ASK_NUMBER: dict[str, str] = {
-    "list_orders_form": "To show your orders I first need to confirm it's you. What's the number of one of your "
-                        "orders (for example 536365)?",
+    "list_orders_form": "To show your orders I first need to confirm it's you. What's the order number of one of "
+                        "your orders (for example 536365)? You'll find it in your confirmation email.",
     "invoice_form": "Which order is the invoice for? Give me the order number (e.g. 536365) or the invoice number "
                     "(e.g. INV-536365).",
 }
@@ -60,6 +60,20 @@ WHAT_NEXT = [
     {"title": "Return it", "payload": "/get_refund"},
     {"title": "Invoice", "payload": "/get_invoice"},
 ]
+
+
+LIKELY = 0.15  # a flow the NLU ranked this high, for a message with order details, is what the customer wants
+
+
+def likely_flow(message: dict[str, Any]) -> str | None:
+    """The order flow a message with order details most likely asks for, from the NLU's own ranking."""
+    if not (order_numbers(message) or emails(message)):
+        return None
+    for candidate in message.get("intent_ranking") or []:
+        name, confidence = candidate.get("name"), float(candidate.get("confidence") or 0.0)
+        if name in FLOW_FORMS and confidence >= LIKELY:
+            return str(name)
+    return None
 
 
 def choice_title(order: OrderView) -> str:
@@ -107,6 +121,8 @@ class ActionOrderContext(Action):
 
     @degrade_on_store_outage
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if flow := likely_flow(tracker.latest_message or {}):
+            return [FollowupAction(FLOW_FORMS[flow])]  # "track 581146 a@b.com": the NLU's runner-up is the task
         return self.remember_order(dispatcher, tracker) + follow_up(dispatcher, tracker)
 
     def remember_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

@@ -377,6 +377,9 @@ def _address_change_blocker(order: Order) -> str | None:
 
 
 def _return_blocker(order: Order, now: datetime) -> str | None:
+    if order.status is OrderStatus.PROCESSING:
+        return (f"Order {order.number} hasn't shipped yet, so there's nothing to return and no refund to wait "
+                "for: you can cancel it instead, free of charge and with a full refund.")
     if order.status is not OrderStatus.DELIVERED:
         return (f"Order {order.number} is {order.status.value}; returns can only be opened for "
                 "delivered orders.")

@@ -36,6 +36,9 @@ def split_requests(text: str) -> list[str]:
 REQUESTS_KEY = "shopdesk_requests"  # parse data: the message's other requests, [{intent, confidence, text}]
 CLEAR = 0.6  # a clause's intent counts as a request of its own from this calibrated confidence
 AMBIGUOUS = 0.5  # below this the whole message is unclear (the fallback threshold)
+# The order flows (actions/order_forms.py FLOW_FORMS): a clause asking for one of these leads the message.
+TASK_INTENTS = frozenset({"track_order", "cancel_order", "change_shipping_address", "get_refund", "track_refund",
+                          "get_invoice", "list_orders"})
 # Clauses that are context or courtesy, not requests to act on ("hi there.", "the mug arrived broken").
 NOT_A_REQUEST = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "inform", "stop", "out_of_scope",
                            "invalid_input", "complaint", "bot_challenge"})
@@ -53,11 +56,20 @@ def other_requests(requests: list[dict], main_intent: str) -> list[dict]:
 
 
 def lead_with_a_clear_request(ranking: list[dict], requests: list[dict]) -> list[dict]:
-    """When the whole message is ambiguous but a clause is a clear request, that request leads."""
+    """Which request leads: a clear task in any clause (the conversation goes there; questions are answered on
+    the way), else the whole message's intent, else, when that is ambiguous, the first clear request."""
+    task = next((r for r in requests if r["confidence"] >= CLEAR and r["intent"] in TASK_INTENTS), None)
+    main = ranking[0]["name"] if ranking else None
+    if task is not None and main not in TASK_INTENTS:
+        return _led_by(task, ranking)
     if ranking and ranking[0]["confidence"] >= AMBIGUOUS:
         return ranking
     clear = next((r for r in requests if r["confidence"] >= CLEAR and r["intent"] not in NOT_A_REQUEST), None)
     if clear is None:
         return ranking
-    lead = {"name": clear["intent"], "confidence": clear["confidence"]}
-    return [lead] + [r for r in ranking if r["name"] != clear["intent"]]
+    return _led_by(clear, ranking)
+
+
+def _led_by(request: dict, ranking: list[dict]) -> list[dict]:
+    lead = {"name": request["intent"], "confidence": request["confidence"]}
+    return [lead] + [r for r in ranking if r["name"] != request["intent"]]

@@ -108,7 +108,7 @@ def test_asking_for_a_return_again_gives_the_returns_real_state(desk, domain) ->
     _, texts = run_action(ActionOpenReturn(), make_tracker(
         slots={"order_id": "900003", "order_blocker": blocker}, metadata=meta), domain)
     assert "already open" not in texts[0]
-    assert f"Your return for order **900003** (return #{opened.id}" in texts[0]
+    assert f"You already have a return open for order **900003** (return #{opened.id}" in texts[0]
     assert "Refund of £" in texts[0] and "being processed since" in texts[0] and "should reach" in texts[0]
     _, refund_texts = run_action(ActionTrackRefund(), make_tracker(slots={"order_id": "900003"}, metadata=meta),
                                  domain)
