@@ -53,7 +53,8 @@ _REQUEST_WORDS = frozenset({
     "i", "i'd", "id", "i'm", "im", "would", "like", "want", "wanna", "need", "to", "can", "could", "may", "please",
     "pls", "plz", "return", "returning", "returned", "send", "back", "refund", "my", "the", "it", "its", "it's",
     "this", "that", "one", "these", "those", "them", "item", "items", "order", "orders", "a", "an", "for", "from",
-    "hi", "hello", "hey", "there", "thanks", "thank", "you", "ok", "okay", "so", "just"})
+    "hi", "hello", "hey", "there", "thanks", "thank", "you", "ok", "okay", "so", "just", "email", "e-mail", "is",
+    "here", "number", "hiya", "yo", "morning", "afternoon", "evening", "good", "dear", "team", "guys"})
 _LEADING_REQUEST = re.compile(r"^\s*(?:hi|hello|hey|i|can|could|please|pls|return|retrun|send)\b", re.IGNORECASE)
 _ADDRESS_CLAUSE = re.compile(r"\b(?:to|address is|new address)\s*:?\s+(.{6,300})$", re.IGNORECASE)
 
