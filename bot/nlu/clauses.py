@@ -39,6 +39,7 @@ AMBIGUOUS = 0.5  # below this the whole message is unclear (the fallback thresho
 # The order flows (actions/order_forms.py FLOW_FORMS): a clause asking for one of these leads the message.
 TASK_INTENTS = frozenset({"track_order", "cancel_order", "change_shipping_address", "get_refund", "track_refund",
                           "get_invoice", "list_orders"})
+PERSON_INTENT = "contact_human_agent"
 # Clauses that are context or courtesy, not requests to act on ("hi there.", "the mug arrived broken").
 NOT_A_REQUEST = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "inform", "stop", "out_of_scope",
                            "invalid_input", "complaint", "bot_challenge"})
@@ -56,10 +57,13 @@ def other_requests(requests: list[dict], main_intent: str) -> list[dict]:
 
 
 def lead_with_a_clear_request(ranking: list[dict], requests: list[dict]) -> list[dict]:
-    """Which request leads: a clear task in any clause (the conversation goes there; questions are answered on
+    """Which request leads: a request for a person, then a clear task in any clause (the conversation goes there; questions are answered on
     the way), else the whole message's intent, else, when that is ambiguous, the first clear request."""
-    task = next((r for r in requests if r["confidence"] >= CLEAR and r["intent"] in TASK_INTENTS), None)
     main = ranking[0]["name"] if ranking else None
+    person = next((r for r in requests if r["confidence"] >= CLEAR and r["intent"] == PERSON_INTENT), None)
+    if person is not None and main != PERSON_INTENT:
+        return _led_by(person, ranking)  # "get me a human. I need to …": asked for a person, outright
+    task = next((r for r in requests if r["confidence"] >= CLEAR and r["intent"] in TASK_INTENTS), None)
     if task is not None and main not in TASK_INTENTS:
         return _led_by(task, ranking)
     if ranking and ranking[0]["confidence"] >= AMBIGUOUS:

@@ -43,3 +43,12 @@ def test_an_ambiguous_message_is_led_by_its_first_clear_request() -> None:
     assert led[0] == {"name": "track_order", "confidence": 0.85} and len(led) == 2
     confident = [{"name": "cancel_order", "confidence": 0.7}]
     assert lead_with_a_clear_request(confident, [request("track_order", 0.9)]) == confident
+
+
+def test_a_person_or_a_task_leads_over_a_question() -> None:
+    ranking = [{"name": "edit_account", "confidence": 0.9}]
+    led = lead_with_a_clear_request(ranking, [request("contact_human_agent", 0.9), request("edit_account", 0.9)])
+    assert led[0]["name"] == "contact_human_agent"
+    ranking = [{"name": "check_refund_policy", "confidence": 0.8}]
+    led = lead_with_a_clear_request(ranking, [request("cancel_order", 0.9), request("check_refund_policy", 0.8)])
+    assert led[0]["name"] == "cancel_order"
