@@ -57,8 +57,9 @@ def other_requests(requests: list[dict], main_intent: str) -> list[dict]:
 
 
 def lead_with_a_clear_request(ranking: list[dict], requests: list[dict]) -> list[dict]:
-    """Which request leads: a request for a person, then a clear task in any clause (the conversation goes there; questions are answered on
-    the way), else the whole message's intent, else, when that is ambiguous, the first clear request."""
+    """Which request leads: a request for a person, then a clear task in any clause (the conversation goes
+    there; questions are answered on the way), else the whole message's intent, else, when that is ambiguous,
+    the first clear request."""
     main = ranking[0]["name"] if ranking else None
     person = next((r for r in requests if r["confidence"] >= CLEAR and r["intent"] == PERSON_INTENT), None)
     if person is not None and main != PERSON_INTENT:
