@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -110,4 +110,9 @@ class ActionAnswerFromKnowledge(Action):
             return ActionOrderContext().run(dispatcher, tracker, domain)
         message, misses = reply_for(answer, misses)
         dispatcher.utter_message(**message)
-        return [SlotSet(MISSES_SLOT, float(misses)), *follow_up(dispatcher, tracker)]
+        events = [SlotSet(MISSES_SLOT, float(misses)), *follow_up(dispatcher, tracker)]
+        if not (tracker.active_loop or {}).get("name") and misses < 2:
+            # Also reached from another action (order details that weren't any): the turn ends here. At two
+            # misses the handoff policy decides what comes next; inside a form, the form asks again.
+            events.append(FollowupAction("action_listen"))
+        return events

@@ -179,14 +179,26 @@ class OrderFormValidation(FormValidationAction):
     # --- the turn as a whole ------------------------------------------------------------------------------
 
     def activating(self, tracker: Tracker) -> bool:
-        return (tracker.active_loop or {}).get("name") != self.form
+        """Is the form starting with this message? Rasa validates an activation on a tracker that already
+        shows the form active (and may still hold another form's requested slot), so the sign is the form's
+        activation after the latest message, or a tracker where it isn't active yet."""
+        if (tracker.active_loop or {}).get("name") != self.form:
+            return True
+        events = tracker.events or []
+        last_user = _latest_user_index(events)
+        return last_user is not None and any(
+            e.get("event") == "active_loop" and e.get("name") == self.form for e in events[last_user + 1:])
 
     def requested(self, tracker: Tracker) -> str | None:
         return None if self.activating(tracker) else tracker.get_slot("requested_slot")
 
     def fresh_message(self, tracker: Tracker) -> Mapping[str, Any] | None:
-        """The latest message, when it is this form's to read (not already answered by another action)."""
-        return None if answered_elsewhere(tracker, self.form) else (tracker.latest_message or {})
+        """The latest message, when it is this form's to read: always when it starts the form (also when another
+        action handed it on, "invoice for 581146 - does it show VAT?"), not when the form comes back after
+        another action answered it."""
+        if not self.activating(tracker) and answered_elsewhere(tracker, self.form):
+            return None
+        return tracker.latest_message or {}
 
     def leaves_the_form(self, tracker: Tracker) -> bool:
         """Is the latest message something other than an answer to the pending question?"""

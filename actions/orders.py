@@ -147,6 +147,17 @@ class ActionCancelOrder(ConfirmedChangeAction):
     action_name = "action_cancel_order"
     kept_message = "OK, order {number} stays as it is; nothing was cancelled."
 
+    def explain_blocker(self, dispatcher: CollectingDispatcher, tracker: Tracker, blocker: str) -> None:
+        """An order that is already cancelled: what the customer wants to know is where the money is."""
+        customer, number, desk = verified_customer_id(tracker), tracker.get_slot("order_id"), order_desk()
+        cancelled = customer is not None and bool(number) and desk.order(customer, number).status == "cancelled"
+        refunds = desk.refunds(customer, number) if cancelled else []
+        if not refunds:
+            super().explain_blocker(dispatcher, tracker, blocker)
+            return
+        now = desk.now()
+        dispatcher.utter_message(text=f"{blocker} " + " ".join(refund_line(r, now) for r in refunds[:2]))
+
     def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
                number: str) -> None:
         refund = desk.cancel_order(customer, number)
@@ -248,7 +259,7 @@ class ActionListOrders(OrderFlowAction):
         dispatcher.utter_message(text="\n".join(lines),
                                  buttons=[{"title": f"Track {o.number}",
                                            "payload": f'/track_order{{"order_id":"{o.number}"}}'} for o in orders[:3]])
-        return []
+        return [SlotSet("order_id", orders[0].number)] if len(orders) == 1 else []  # "invoice for that one"
 
 
 

@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.desk import order_desk
 from actions.formatting import day, money
 from actions.identity import CUSTOMER_SLOT, verified_customer_id
-from actions.message_parsing import emails, order_numbers
+from actions.message_parsing import address_in, emails, order_numbers
 from actions.order_forms import FLOW_FORMS, NO_MATCH, client_of
 from actions.other_requests import follow_up
 from actions.resilience import degrade_on_store_outage
@@ -62,6 +62,7 @@ WHAT_NEXT = [
 ]
 
 
+KNOWLEDGE_ACTION = "action_answer_from_knowledge"  # actions/knowledge.py
 LIKELY = 0.15  # a flow the NLU ranked this high, for a message with order details, is what the customer wants
 
 
@@ -69,6 +70,8 @@ def likely_flow(message: dict[str, Any]) -> str | None:
     """The order flow a message with order details most likely asks for, from the NLU's own ranking."""
     if not (order_numbers(message) or emails(message)):
         return None
+    if address_in(str(message.get("text") or "")):
+        return "change_shipping_address"  # "order 581146 … please deliver to 10 Downing Lane, Bath BA1 1AA"
     for candidate in message.get("intent_ranking") or []:
         name, confidence = candidate.get("name"), float(candidate.get("confidence") or 0.0)
         if name in FLOW_FORMS and confidence >= LIKELY:
@@ -133,6 +136,8 @@ class ActionOrderContext(Action):
         if number is None:
             if found_emails and tracker.get_slot("order_id") and customer is None:
                 return self._verify(dispatcher, tracker, tracker.get_slot("order_id"), found_emails[0])
+            if not numbers and not found_emails:
+                return [FollowupAction(KNOWLEDGE_ACTION)]  # no order details at all: maybe the help pages know
             dispatcher.utter_message(text="Thanks! What can I help you with? I can track, cancel or change an "
                                           "order, start a return, find an invoice or answer questions about the shop.",
                                      buttons=[*WHAT_NEXT[:1], {"title": "Return something", "payload": "/get_refund"}])

@@ -349,3 +349,24 @@ def test_slot_before_latest_message_and_client_address() -> None:
                                         {"event": "session_started"}, {"event": "user", "text": "hi"}],
                           False, None, {}, "action_listen")
     assert slot_before_latest_message(new_session, "order_id") is None
+
+
+def test_a_form_started_by_another_action_still_reads_the_message(desk, domain) -> None:
+    """"invoice for 900003 - does it show the VAT?": the policy answer hands the message on to the flow."""
+    tracker = start("invoice for 900003 - does it show the VAT?", meta={"customer_token": token_for(ALICE)})
+    tracker.events.append({"event": "action", "name": "action_answer_policy_question"})
+    events, _ = run_action(ValidateInvoiceForm(), tracker, domain)
+    assert slot_events(events)["order_id"] == "900003"
+
+
+def test_activation_is_recognised_on_the_tracker_rasa_sends(desk, domain) -> None:
+    """Rasa validates an activation with the form already active and maybe another form's requested slot."""
+    meta = {"customer_token": token_for(ALICE)}
+    tracker = make_tracker(slots={"requested_slot": "confirmation"}, text="return 900003, it's too small",
+                           intent="get_refund", metadata=meta, active_loop="return_form")
+    tracker.events += [{"event": "active_loop", "name": "return_form"},
+                       {"event": "action", "name": "return_form"}]
+    events, _ = run_action(ValidateReturnForm(), tracker, domain)
+    slots = slot_events(events)
+    assert slots["order_id"] == "900003" and slots["return_reason"] == "it's too small"
+    assert slots.get("confirmation") is None and slots["requested_slot"] == "confirmation"

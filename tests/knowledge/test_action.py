@@ -52,7 +52,8 @@ def test_answers_from_the_right_page_and_names_it(demo_env: None) -> None:
     assert len(messages) == 1
     text = messages[0]["text"]
     assert "order number" in text and text.endswith("Source: Frequently asked questions")
-    assert events == [{"event": "slot", "timestamp": None, "name": "kb_misses", "value": 0.0}]
+    assert events == [{"event": "slot", "timestamp": None, "name": "kb_misses", "value": 0.0},
+                      {"event": "followup", "timestamp": None, "name": "action_listen"}]  # the turn ends here
 
 
 def test_unknown_question_is_not_guessed_and_a_person_is_offered(demo_env: None) -> None:
@@ -68,6 +69,7 @@ def test_second_miss_in_a_row_offers_the_person_directly(demo_env: None) -> None
     assert messages[0]["text"] == STILL_NOT_SURE
     assert messages[0]["buttons"][0]["payload"] == "/contact_human_agent"
     assert events[0]["value"] == 2.0  # the handoff policy hands over at 2
+    assert len(events) == 1  # ...so nothing forces the turn to end
 
 
 def test_misses_only_count_in_a_row(demo_env: None) -> None:
