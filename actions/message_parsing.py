@@ -56,6 +56,8 @@ _REQUEST_WORDS = frozenset({
     "hi", "hello", "hey", "there", "thanks", "thank", "you", "ok", "okay", "so", "just", "email", "e-mail", "is",
     "here", "number", "hiya", "yo", "morning", "afternoon", "evening", "good", "dear", "team", "guys"})
 _LEADING_REQUEST = re.compile(r"^\s*(?:hi|hello|hey|i|can|could|please|pls|return|retrun|send)\b", re.IGNORECASE)
+_NOT_AN_ADDRESS_START = re.compile(r"\W*(change|update|cancel|return|track|get|see|know|check|send|have|be|do|"
+                                   r"make|go|the address)\b", re.IGNORECASE)
 _ADDRESS_CLAUSE = re.compile(r"\b(?:to|address is|new address)\s*:?\s+(.{6,300})$", re.IGNORECASE)
 
 
@@ -162,6 +164,7 @@ def _is_request_word(word: str) -> bool:
 def address_in(text: str) -> str | None:
     """The "… to <address>" part of a message that starts an address change, when it looks like one."""
     match = _ADDRESS_CLAUSE.search(text)
-    if match and looks_like_address(match.group(1)) and any(ch.isdigit() for ch in match.group(1)):
-        return " ".join(match.group(1).split())
+    candidate = match.group(1) if match else ""
+    if candidate and looks_like_street(candidate) and not _NOT_AN_ADDRESS_START.match(candidate):
+        return " ".join(candidate.split())
     return None

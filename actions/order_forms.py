@@ -273,6 +273,11 @@ class OrderFormValidation(FormValidationAction):
     validate_new_address = _checked_when_extracted("new_address")
     validate_return_reason = _checked_when_extracted("return_reason")
 
+    def _other_orders_clause(self, message: Mapping[str, Any]) -> bool:
+        """Does another request of the message name its own order for this same flow?"""
+        own_intent = next(i for i, f in FLOW_FORMS.items() if f == self.form)
+        return any(r["intent"] == own_intent and order_numbers({"text": r["text"]}) for r in requests_in(message))
+
     def _other_orders(self, tracker: Tracker) -> list[dict[str, Any]]:
         """"check 700001 and 700002": the flow takes the first order; the same request for the others waits."""
         message = self.fresh_message(tracker) or {}
@@ -315,6 +320,8 @@ class OrderFormValidation(FormValidationAction):
         text = str(message.get("text") or "")
         current = tracker.get_slot("order_id")
         numbers = order_numbers(_without_free_text(message, self.extra_slots) if activating else message)
+        if activating and not numbers and len(order_numbers(message)) == 1 and not self._other_orders_clause(message):
+            numbers = order_numbers(message)  # "where is 581146 and can I have the invoice too": the same order
         if requested in FREE_TEXT_SLOTS and not corrects_the_order(text):
             return {}  # a house number, a postcode or a number in a reason is not a change of order
         if len(numbers) > 1 and activating:

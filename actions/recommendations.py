@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -157,6 +158,17 @@ class ActionRecommendProducts(Action):
         return []
 
 
+_ASKING_FOR_A_PRODUCT = re.compile(
+    r"^\W*(?:hi\W+|hello\W+)?(?:do|does|did)\s+(?:you|u|ya)\s+(?:guys\s+)?(?:have|sell|stock|carry|do|make)\s+"
+    r"(?:any\s+|some\s+|a\s+|an\s+)?(?P<what>[\w' -]{3,60}?)\W*$", re.IGNORECASE)
+
+
+def product_words(text: str) -> str | None:
+    """"do you have candles" -> "candles": the product a customer names without the NLU tagging it."""
+    match = _ASKING_FOR_A_PRODUCT.match(text)
+    return match.group("what").strip() if match else None
+
+
 class ActionProductInfo(Action):
     """product_info: name, price, stock and a short description of one product, by name or code."""
 
@@ -170,12 +182,15 @@ class ActionProductInfo(Action):
         product = (_latest_entity(tracker, "product") or {}).get("value")
         if not product:
             # "do you offer gift wrapping?" reads like a product question but is a policy one: the shop's
-            # documents answer it when they can; otherwise ask which product is meant.
+            # documents answer it when they can; "do you have candles" names the product in its own words;
+            # otherwise ask which product is meant.
             answer = await answer_latest_message(tracker)
             if answer.found:
                 message, misses = reply_for(answer, 0)
                 dispatcher.utter_message(**message)
                 return [SlotSet(MISSES_SLOT, float(misses))]
+            product = product_words(str((tracker.latest_message or {}).get("text") or ""))
+        if not product:
             dispatcher.utter_message(text="Which product would you like to know about? "
                                           "Tell me its name or its product code (for example 85123A).")
             return []

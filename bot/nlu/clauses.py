@@ -18,7 +18,8 @@ _SENTENCE = re.compile(r"(?<=[.?!])\s+|\n+")
 _REQUEST_START = (r"(?:can|could|would|will|how|what|whats|what's|when|where|wheres|where's|why|who|which|do|does|"
                   r"did|is|are|i|i'd|i'm|im|id|please|pls|plz|also|my|tell|send|show|cancel|track|change)\b")
 _CONNECTOR = re.compile(r"[,;]?\s+(?:and also|also|plus|oh and|and then|btw|by the way|another thing|and)\s+"
-                        rf"(?={_REQUEST_START})", re.IGNORECASE)
+                        rf"(?={_REQUEST_START})|[,;]\s+(?=(?:how|what|whats|what's|when|where|why|can|could|do|does|"
+                        r"is|are|will|would)\b)", re.IGNORECASE)
 _WORD = re.compile(r"[\w']+")
 
 
@@ -40,6 +41,9 @@ AMBIGUOUS = 0.5  # below this the whole message is unclear (the fallback thresho
 TASK_INTENTS = frozenset({"track_order", "cancel_order", "change_shipping_address", "get_refund", "track_refund",
                           "get_invoice", "list_orders"})
 PERSON_INTENT = "contact_human_agent"
+UNCLEAR_QUESTION = "nlu_fallback"  # a clause that is a question the classifier can't place: for the help pages
+_QUESTION = re.compile(r"\?\s*$|^\W*(?:how|what|whats|what's|when|where|why|who|which|do|does|can|could|is|are|"
+                       r"will|would)\b", re.IGNORECASE)
 # Clauses that are context or courtesy, not requests to act on ("hi there.", "the mug arrived broken").
 NOT_A_REQUEST = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "inform", "stop", "out_of_scope",
                            "invalid_input", "complaint", "bot_challenge"})
@@ -53,6 +57,9 @@ def other_requests(requests: list[dict], main_intent: str) -> list[dict]:
         if request["confidence"] >= CLEAR and request["intent"] not in NOT_A_REQUEST | seen:
             seen.add(request["intent"])
             found.append(request)
+        elif request["confidence"] < CLEAR and _QUESTION.search(request["text"]) and request["intent"] != main_intent:
+            # "…and when are your agents available": unclear to the classifier, but plainly a question
+            found.append({**request, "intent": UNCLEAR_QUESTION})
     return found
 
 
