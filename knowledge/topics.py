@@ -79,6 +79,11 @@ TOPICS: dict[str, Topic] = {
         Topic("set_up_shipping_address", "How do I save a delivery address?",
               ("accounts.md#Saved delivery addresses", "cancellations.md#Changing the delivery address",
                "shipping-delivery.md#Changing the delivery address"), "utter_set_up_shipping_address"),
+        # A complaint is answered from the pages that deal with what went wrong (how to complain, damaged or
+        # wrong items) when they match; otherwise with the apology and the offer of a person.
+        Topic("complaint", "How do I make a complaint?",
+              ("contact.md#Complaints", "warranty.md#Damaged on arrival", "warranty.md#Wrong item received"),
+              "utter_complaint"),
         # Not routed to the policy action by shop_answers.yml (it hands over), but "can I call you?" and
         # opening hours are answered from the contact page when the dialogue asks for it.
         Topic("contact_customer_service", "How can I contact you?",
