@@ -31,7 +31,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.desk import order_desk
-from actions.identity import CUSTOMER_SLOT, verified_customer_id
+from actions.identity import CUSTOMER_SLOT, conversation_revoked, verified_customer_id
 from actions.message_parsing import (
     address_in,
     emails,
@@ -334,6 +334,8 @@ class OrderFormValidation(FormValidationAction):
             return {}  # several numbers mid-flow: keep the order we have
         if not numbers:
             if activating and current:
+                if verified_customer_id(tracker) is None and conversation_revoked(str(tracker.sender_id)):
+                    return {"order_id": None, "email": None}  # a signed-out conversation remembers no order
                 return self._take_order(dispatcher, tracker, current)  # "cancel it": the order just discussed
             if requested == "order_id" and not emails(message):
                 dispatcher.utter_message(text=NOT_AN_ORDER_NUMBER)

@@ -370,3 +370,16 @@ def test_activation_is_recognised_on_the_tracker_rasa_sends(desk, domain) -> Non
     slots = slot_events(events)
     assert slots["order_id"] == "900003" and slots["return_reason"] == "it's too small"
     assert slots.get("confirmation") is None and slots["requested_slot"] == "confirmation"
+
+
+def test_a_signed_out_conversation_does_not_offer_the_order_it_remembered(desk, domain) -> None:
+    """Whoever keeps a revoked conversation gets no order number back ("what's the email on order …?")."""
+    from store.db import session_factory
+    from store.security import revoke_conversation
+
+    with session_factory()() as s, s.begin():
+        revoke_conversation(s, "conv-revoked")
+    events, texts = run_action(ValidateListOrdersForm(), start(
+        "show me my recent orders", slots={"order_id": "900001"}, meta={"customer_token": token_for(ALICE)},
+        sender="conv-revoked"), domain)
+    assert slot_events(events)["order_id"] is None and not any("900001" in t for t in texts)
