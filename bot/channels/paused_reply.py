@@ -7,7 +7,7 @@ queue it is a short "passed to the team, you're number N" note; once an agent ha
 (the agent answers). Nothing here changes the conversation.
 
 Reads the console's `handoffs` and `console_agents` tables in the store database directly, with the
-SQLAlchemy that Rasa ships (1.4), as bot/channels/revocations.py does: SHOPDESK_DATABASE_URL, else the
+SQLAlchemy that Rasa ships (1.4), through bot/channels/store_reader.py: SHOPDESK_DATABASE_URL, else the
 embedded profile's var/shop.db. Any error means no acknowledgement (never a failed message).
 """
 
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
+
+from bot.channels.store_reader import StoreReader
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ONLINE_WINDOW = timedelta(seconds=45)  # console.handoffs.ONLINE_WINDOW
 OFFICE_HOURS = "Monday to Friday, 9:00–17:30 (UK time)"  # console.handoffs.OFFICE_HOURS
 OPEN_HANDOFF = ("SELECT id, status FROM handoffs WHERE conversation_id = :cid AND status IN ('waiting', 'claimed') "
@@ -40,22 +39,7 @@ def acknowledgement_text(position: int, agents_online: int) -> str:
             "be with you shortly.")
 
 
-class PausedReplies:
-    def __init__(self, database_url: str | None = None) -> None:
-        self.database_url = database_url or os.environ.get("SHOPDESK_DATABASE_URL") or \
-            f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.db'}"
-        self._engine: Any = None
-
-    def _engine_or_create(self) -> Any:
-        if self._engine is None:
-            from sqlalchemy import create_engine
-
-            options: dict[str, Any] = {"pool_pre_ping": True}
-            if self.database_url.startswith("sqlite"):
-                options = {"connect_args": {"timeout": 10}}
-            self._engine = create_engine(self.database_url, **options)
-        return self._engine
-
+class PausedReplies(StoreReader):
     def acknowledgement_sync(self, conversation_id: str) -> str | None:
         from sqlalchemy import DateTime, bindparam, text
 

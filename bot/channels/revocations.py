@@ -10,32 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from pathlib import Path
-from typing import Any
+
+from bot.channels.store_reader import StoreReader
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 QUERY = "SELECT 1 FROM revoked_conversations WHERE conversation_id = :cid"
 
 
-class RevocationList:
-    def __init__(self, database_url: str | None = None) -> None:
-        self.database_url = database_url or os.environ.get("SHOPDESK_DATABASE_URL") or \
-            f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.db'}"
-        self._engine: Any = None
-
-    def _engine_or_create(self) -> Any:
-        if self._engine is None:
-            from sqlalchemy import create_engine
-
-            options: dict[str, Any] = {"pool_pre_ping": True}
-            if self.database_url.startswith("sqlite"):
-                options = {"connect_args": {"timeout": 10}}
-            self._engine = create_engine(self.database_url, **options)
-        return self._engine
-
+class RevocationList(StoreReader):
     def is_revoked_sync(self, conversation_id: str) -> bool:
         from sqlalchemy import text
 
