@@ -59,15 +59,10 @@ def latest_model() -> Path:
 
 def demo_store(directory: Path) -> str:
     """A fresh store seeded like tests/conftest.py's demo_store_url (the fixtures add their own orders)."""
-    from store.db import make_engine
-    from store.migrate import upgrade_database
-    from store.seed import seed
+    from store.seed import migrate_and_seed
 
     url = f"sqlite:///{directory / 'shop.db'}"
-    engine = make_engine(url)
-    upgrade_database(engine)
-    seed(engine, DEMO_DATA, rng_seed=DEMO_SEED)
-    engine.dispose()
+    migrate_and_seed(url, DEMO_DATA, rng_seed=DEMO_SEED)
     return url
 
 

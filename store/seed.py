@@ -111,6 +111,16 @@ def _tidy_name(description: str) -> str:
     return re.sub(r"(?<![\w'])([a-z])", lambda m: m.group(1).upper(), " ".join(description.lower().split()))
 
 
+def migrate_and_seed(url: str, data: Path = DEFAULT_DATA, rng_seed: int = 7) -> None:
+    """A fresh store at `url`: migrated and seeded (what tests and benchmarks start from)."""
+    engine = make_engine(url)
+    try:
+        upgrade_database(engine)
+        seed(engine, data, rng_seed=rng_seed)
+    finally:
+        engine.dispose()
+
+
 def seed(engine: Engine, data: Path, rng_seed: int = 7, anchor: date | None = None,
          return_share: float = RETURN_SHARE) -> dict[str, int]:
     """Fill an empty store database; returns counts of what was created."""

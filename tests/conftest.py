@@ -63,15 +63,10 @@ def latest_model() -> Path:
 @pytest.fixture(scope="session")
 def demo_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A fresh store database seeded from the real data, shared by the end-to-end tests."""
-    from store.db import make_engine
-    from store.migrate import upgrade_database
-    from store.seed import seed
+    from store.seed import migrate_and_seed
 
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'shop.db'}"
-    engine = make_engine(url)
-    upgrade_database(engine)
-    seed(engine, DEMO_DATA, rng_seed=DEMO_SEED)
-    engine.dispose()
+    migrate_and_seed(url, DEMO_DATA, rng_seed=DEMO_SEED)
     return url
 
 
