@@ -245,12 +245,12 @@ class OrderFormValidation(FormValidationAction):
 
     @degrade_on_store_outage
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        requested = self.requested(tracker)
-        if requested and self.leaves_the_form(tracker) and self.answer_in_passing(dispatcher, tracker):
+        requested, leaving_the_form = self.requested(tracker), self.leaves_the_form(tracker)
+        if requested and leaving_the_form and self.answer_in_passing(dispatcher, tracker):
             return [SlotSet(requested, None)]  # answered; the form asks its question again
         if self.activating(tracker):
             self.answer_in_passing(dispatcher, tracker)  # then the flow asks for what it needs
-        if self.leaves_the_form(tracker):
+        if leaving_the_form:
             # Let Rasa's rules answer it; the form asks again afterwards, or a new flow / "stop" replaces it.
             # What this flow collected is dropped when the customer moves on, so it can't resurface later.
             intent, _ = intent_of(tracker.latest_message or {})
@@ -273,17 +273,20 @@ class OrderFormValidation(FormValidationAction):
     validate_new_address = _checked_when_extracted("new_address")
     validate_return_reason = _checked_when_extracted("return_reason")
 
+    @property
+    def own_intent(self) -> str:
+        """The intent that starts this form's flow."""
+        return next(intent for intent, form in FLOW_FORMS.items() if form == self.form)
+
     def _other_orders_clause(self, message: Mapping[str, Any]) -> bool:
         """Does another request of the message name its own order for this same flow?"""
-        own_intent = next(i for i, f in FLOW_FORMS.items() if f == self.form)
-        return any(r["intent"] == own_intent and order_numbers({"text": r["text"]}) for r in requests_in(message))
+        return any(r["intent"] == self.own_intent and order_numbers({"text": r["text"]}) for r in requests_in(message))
 
     def _other_orders(self, tracker: Tracker) -> list[dict[str, Any]]:
         """"check 700001 and 700002": the flow takes the first order; the same request for the others waits."""
         message = self.fresh_message(tracker) or {}
         numbers = order_numbers(_without_free_text(message, self.extra_slots))
-        intent = next(i for i, f in FLOW_FORMS.items() if f == self.form)
-        return [{"intent": intent, "confidence": 1.0, "text": f"order {n}"} for n in numbers[1:]]
+        return [{"intent": self.own_intent, "confidence": 1.0, "text": f"order {n}"} for n in numbers[1:]]
 
     # --- which slots ---------------------------------------------------------------------------------------
 

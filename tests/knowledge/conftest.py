@@ -111,3 +111,12 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeSettings:
     report = ingest([REPO / "knowledge" / "docs"], settings)
     assert not report.problems, report.summary()
     return settings
+
+
+@pytest.fixture
+def demo_env(demo_kb: KnowledgeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action server's environment pointed at the demo shop's knowledge base (embedded Chroma, default
+    threshold)."""
+    monkeypatch.setenv("SHOPDESK_KNOWLEDGE_DIR", demo_kb.chroma_dir)
+    monkeypatch.delenv("SHOPDESK_CHROMA_URL", raising=False)
+    monkeypatch.delenv("SHOPDESK_KNOWLEDGE_THRESHOLD", raising=False)

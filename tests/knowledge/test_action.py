@@ -40,13 +40,6 @@ def kb_turn(text: str) -> list[dict[str, Any]]:
             {"event": "action", "name": "action_listen"}]
 
 
-@pytest.fixture
-def demo_env(demo_kb: KnowledgeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOPDESK_KNOWLEDGE_DIR", demo_kb.chroma_dir)
-    monkeypatch.delenv("SHOPDESK_CHROMA_URL", raising=False)
-    monkeypatch.delenv("SHOPDESK_KNOWLEDGE_THRESHOLD", raising=False)
-
-
 def test_answers_from_the_right_page_and_names_it(demo_env: None) -> None:
     messages, events = run(tracker_for("Can I return a gift without a receipt?"))
     assert len(messages) == 1

@@ -14,7 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import NOT_SURE
 from actions.policy_answers import ActionAnswerPolicyQuestion
-from knowledge.settings import KnowledgeSettings
 from tests.knowledge.conftest import REPO
 
 DOMAIN = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))
@@ -38,13 +37,6 @@ def run(tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionAnswerPolicyQuestion().run(dispatcher, tracker, DOMAIN))
     return dispatcher.messages, events
-
-
-@pytest.fixture
-def demo_env(demo_kb: KnowledgeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOPDESK_KNOWLEDGE_DIR", demo_kb.chroma_dir)
-    monkeypatch.delenv("SHOPDESK_CHROMA_URL", raising=False)
-    monkeypatch.delenv("SHOPDESK_KNOWLEDGE_THRESHOLD", raising=False)
 
 
 def test_answers_the_specific_question_from_the_page_and_names_it(demo_env: None) -> None:
