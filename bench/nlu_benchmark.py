@@ -233,30 +233,34 @@ class RasaSystem:
 class FrozenEmbeddingSystem:
     """Frozen encoder, mean-pooled L2-normalised sentence vectors, multinomial logistic regression."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | None = None, prefix: str = "") -> None:
+        """`path`: any local checkpoint (default all-MiniLM-L6-v2); `prefix`: what the encoder expects before a
+        text, e.g. "query: " for the E5 family."""
         import torch
         from transformers import AutoModel
 
         from bot.nlu.model import default_encoder_path, load_tokenizer
 
         self.torch = torch
-        path = default_encoder_path()
+        path = path or default_encoder_path()
+        self.prefix = prefix
         self.tokenizer = load_tokenizer(path)
         self.encoder = AutoModel.from_pretrained(path, local_files_only=True).eval()
 
-    def embed(self, texts: list[str]):
+    def _pooled(self, texts: list[str], grad: bool = False):
+        """Mean-pooled, unit-length sentence vectors of one batch (with gradients when tuning the encoder)."""
         torch = self.torch
-        vectors = []
-        with torch.inference_mode():
-            for start in range(0, len(texts), 64):
-                batch = self.tokenizer(
-                    texts[start : start + 64], truncation=True, max_length=128, padding=True, return_tensors="pt"
-                )
-                states = self.encoder(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).float()
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                vectors.append(torch.nn.functional.normalize(pooled, dim=-1))
-        return torch.cat(vectors).numpy()
+        batch = self.tokenizer([self.prefix + t for t in texts], truncation=True, max_length=128, padding=True,
+                               return_tensors="pt")
+        with torch.set_grad_enabled(grad):
+            states = self.encoder(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    def embed(self, texts: list[str]):
+        with self.torch.inference_mode():
+            return self.torch.cat([self._pooled(texts[i : i + 64]) for i in range(0, len(texts), 64)]).numpy()
 
     def train(self, train: list[dict[str, Any]]) -> None:
         from sklearn.linear_model import LogisticRegression
