@@ -31,6 +31,7 @@ from store.importers.statuses import status_key, unknown_status
 from store.models import OrderStatus
 from store.service import normalize_order_number
 
+CHAT_READS = re.compile(r"C?\d{5,8}")  # the numbers actions.message_parsing finds in a message's text
 MAX_NUMBER, MAX_SKU, MAX_NAME, MAX_PRODUCT_NAME, MAX_CARRIER, MAX_TRACKING = 32, 64, 120, 200, 40, 64
 V = TypeVar("V")
 
@@ -99,13 +100,13 @@ def orders(file: str, rows: Iterable[tuple[int, OrderRow]], options: ReadOptions
             continue
         assert record is not None
         parsed.records.append(record)
-        if normalize_order_number(number) != number:
+        if normalize_order_number(number) != number or not CHAT_READS.fullmatch(number):
             unquotable.append(number)
         if record.status is OrderStatus.DELIVERED and (record.shipment is None or not record.shipment.delivered_at):
             undated.append(number)
     if unquotable:
-        parsed.warnings.append(f"{len(unquotable)} order number(s) customers can't type into the chat "
-                               f"(it reads numbers like 1001 or A1001): {_some(unquotable)}")
+        parsed.warnings.append(f"{len(unquotable)} order number(s) the chat may not pick out of a customer's "
+                               f"message (it reliably reads 5 to 8 digits, like 100123): {_some(unquotable)}")
     if undated:
         parsed.warnings.append(f"{len(undated)} delivered order(s) without a delivery date, so returns for them are "
                                f"refused as outside the return window: {_some(undated)}")
@@ -157,14 +158,15 @@ class _Order:
         assert email and placed_at and currency and status and name is not None
         shipping = self._address(lambda r: r.shipping)
         billing = self._address(lambda r: r.billing)
+        home, delivery = billing or shipping or ("", ""), shipping or billing or ("", "")  # none: a digital order
         _, paid = self.first(lambda r: r.paid, lambda v: v is None)
         amount = None
         if paid and status is not OrderStatus.CANCELLED:
             amount = total if total is not None else sum((ln.unit_price * ln.quantity for ln in lines), Decimal("0"))
         return OrderRecord(
             line=self.rows[0][0], number=self.number, email=email, customer_name=name,
-            customer_country=(billing or shipping)[1], customer_address=(billing or shipping)[0],
-            shipping_address=(shipping or billing)[0], currency=currency, status=status, placed_at=placed_at,
+            customer_country=home[1], customer_address=home[0], shipping_address=delivery[0],
+            currency=currency, status=status, placed_at=placed_at,
             cancelled_at=cancelled_at,
             lines=tuple(lines), shipment=shipment, invoice_amount=amount)
 

@@ -140,8 +140,10 @@ def _customers(session: Session, orders: list[OrderRecord], outcome: Outcome) ->
         if customer is None:
             customer = Customer(email=email, created_at=first_seen[email])
             session.add(customer)
-        changed = _set(customer, name=record.customer_name, country=record.customer_country,
-                       address=record.customer_address)
+        details = {"name": record.customer_name, "country": record.customer_country,
+                   "address": record.customer_address}
+        # an order without them (a digital one, a guest's) doesn't erase what the store knows
+        changed = _set(customer, **{k: v for k, v in details.items() if v or created})
         if customer.created_at > first_seen[email]:
             changed |= _set(customer, created_at=first_seen[email])
         outcome.customers.count(created, changed)
