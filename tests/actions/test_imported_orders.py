@@ -74,3 +74,10 @@ def test_an_imported_unshipped_order_can_be_cancelled_with_a_refund_in_its_curre
                                                             metadata=meta), domain)
     assert "€36.00" in " ".join(texts)
     assert desk.order(luis, "1002").status == "cancelled"
+
+
+def test_a_four_digit_shopify_number_is_taken_when_the_form_asks_for_it(desk, domain) -> None:
+    tracker = make_tracker(slots={"requested_slot": "order_id"}, text="1001", intent="inform",
+                           active_loop="track_order_form")
+    events, _ = run_action(ValidateTrackOrderForm(), tracker, domain)
+    assert slot_events(events)["order_id"] == "1001"
