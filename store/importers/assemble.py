@@ -91,7 +91,7 @@ def orders(file: str, rows: Iterable[tuple[int, OrderRow]], options: ReadOptions
             groups.setdefault(number, []).append((line, row))
         else:
             parsed.problems.append(Problem(file, line, "no order number"))
-    unquotable, undated = [], []
+    unreachable, unquotable, undated = [], [], []
     for number, group in groups.items():
         order = _Order(file, number, group, options)
         record = order.record()
@@ -100,13 +100,20 @@ def orders(file: str, rows: Iterable[tuple[int, OrderRow]], options: ReadOptions
             continue
         assert record is not None
         parsed.records.append(record)
-        if normalize_order_number(number) != number or not CHAT_READS.fullmatch(number):
+        if normalize_order_number(number) != number:
+            unreachable.append(number)
+        elif not CHAT_READS.fullmatch(number):
             unquotable.append(number)
         if record.status is OrderStatus.DELIVERED and (record.shipment is None or not record.shipment.delivered_at):
             undated.append(number)
+    if unreachable:
+        parsed.warnings.append(f"{len(unreachable)} order number(s) the order desk can't look up from the chat (it "
+                               f"takes a letter at most, then 4 to 20 digits): listed to their customer, but not "
+                               f"trackable by number: {_some(unreachable)}")
     if unquotable:
         parsed.warnings.append(f"{len(unquotable)} order number(s) the chat may not pick out of a customer's "
-                               f"message (it reliably reads 5 to 8 digits, like 100123): {_some(unquotable)}")
+                               "message (it reliably reads 5 to 8 digits, like 100123; others only as the answer "
+                               f"to 'what's the order number?'): {_some(unquotable)}")
     if undated:
         parsed.warnings.append(f"{len(undated)} delivered order(s) without a delivery date, so returns for them are "
                                f"refused as outside the return window: {_some(undated)}")

@@ -135,11 +135,6 @@ class Parsed(Generic[T]):
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def extend(self, other: Parsed[T]) -> None:
-        self.records += other.records
-        self.problems += other.problems
-        self.warnings += other.warnings
-
 
 class ImportFileError(Exception):
     """The file as a whole can't be read as this format (missing, wrong columns, bad mapping)."""
