@@ -9,7 +9,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa's training cache lives outside the checkout so fresh clones reuse unchanged graph nodes.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
 
-.PHONY: setup data db train recommender recommender-retrain knowledge console-user demo-agent demo scaleout bench-load test lint clean
+.PHONY: setup data db import train recommender recommender-retrain knowledge console-user demo-agent demo scaleout bench-load test lint clean
 
 setup:            ## create/refresh both virtual environments and .env
 	@bash scripts/setup.sh
@@ -20,6 +20,12 @@ data: setup       ## generate NLU data from ../shared/data (Bitext intents, CLIN
 
 db: setup         ## migrate and seed the demo store (once)
 	@$(APP_PY) -m store.seed --if-empty
+
+import:           ## the shop's own data (docs/adopting.md): make import FORMAT=shopify PRODUCTS=p.csv ORDERS=o.csv [MAPPING=m.yml] [ARGS=--dry-run]
+	@[ -n "$(FORMAT)" ] || { echo "usage: make import FORMAT=shopify|woocommerce|generic [PRODUCTS=file] [ORDERS=file]" \
+	  "[MAPPING=file, for generic] [ARGS='--dry-run --skip-bad-rows ...']"; exit 2; }
+	@$(APP_PY) -m store.importers $(FORMAT) $(if $(PRODUCTS),--products "$(PRODUCTS)") \
+	  $(if $(ORDERS),--orders "$(ORDERS)") $(if $(MAPPING),--mapping "$(MAPPING)") $(ARGS)
 
 train: data       ## train the Rasa model (reuses Rasa's cache when nothing changed)
 	@$(RASA) train --config config.yml --domain domain.yml --data training_data --out models --fixed-model-name shopdesk

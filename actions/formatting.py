@@ -22,7 +22,7 @@ from store.delivery import (
     refund_expected_by,
     return_deadline,
 )
-from store.views import OrderView, RefundView, ReturnView
+from store.views import OrderView, RefundView, ReturnView, ShipmentView
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 STATUS_WORDS = {
@@ -57,7 +57,7 @@ def status_words(order: OrderView, now: datetime) -> str:
     """The order's state in a few words, late and delayed included."""
     if dispatch_delayed(order, now):
         return f"delayed: not shipped yet (was due to ship by {day(dispatch_due(order))})"
-    if delivery_late(order, now) and order.shipment:
+    if delivery_late(order, now) and order.shipment and order.shipment.estimated_delivery:
         return f"late: on its way, was due {day(order.shipment.estimated_delivery)}"
     if order.status == "delivered" and order.shipment and order.shipment.delivered_at:
         return f"delivered {day(order.shipment.delivered_at)}"
@@ -86,19 +86,21 @@ def order_tracking(order: OrderView, now: datetime | None = None) -> str:
                 f"should leave our warehouse by {day(due)} and we'll email you the tracking number. Until then "
                 "you can still cancel it or change its delivery address.")
     if order.status == "shipped" and shipment is not None:
-        carrier = f"{shipment.carrier} (tracking number {shipment.tracking_number})"
-        if delivery_late(order, now):
-            return "\n".join([f"{head} is late, I'm sorry: it was due on {day(shipment.estimated_delivery)} and "
-                              f"hasn't been delivered yet. It's with {carrier}, dispatched "
-                              f"{day(shipment.shipped_at)}.{_latest_event(order)}", _late_options(order, now)])
-        lines = [f"{head} is on its way with {carrier}, dispatched {day(shipment.shipped_at)}. Expected "
-                 f"delivery: {day(shipment.estimated_delivery)}."]
+        parcel, expected = _parcel(shipment), shipment.estimated_delivery
+        dispatched = f", dispatched {day(shipment.shipped_at)}" if shipment.shipped_at else ""
+        if delivery_late(order, now) and expected:
+            return "\n".join([f"{head} is late, I'm sorry: it was due on {day(expected)} and "
+                              f"hasn't been delivered yet. It's with {parcel}{dispatched}.{_latest_event(order)}",
+                              _late_options(order, now)])
+        lines = [f"{head} is on its way with {parcel}{dispatched}."
+                 + (f" Expected delivery: {day(expected)}." if expected else "")]
         lines += [f"- {day(e.occurred_at)}: {e.status.replace('_', ' ')} ({e.location})" for e in shipment.events[-3:]]
         return "\n".join(lines)
     if order.status == "delivered":
         delivered = shipment.delivered_at if shipment else None
+        known = shipment is not None and (shipment.carrier or shipment.tracking_number)
         text = f"{head} was delivered" + (f" on {day(delivered)}" if delivered else "") + (
-            f" by {shipment.carrier} (tracking number {shipment.tracking_number})." if shipment else ".")
+            f" by {_parcel(shipment)}." if shipment and known else ".")
         if current := open_return(order):
             return f"{text} {return_status(current, order, now)}"
         deadline = return_deadline(order)
@@ -123,9 +125,15 @@ def _latest_event(order: OrderView) -> str:
     return f" Latest update: {last.status.replace('_', ' ')} ({last.location}), {day(last.occurred_at)}."
 
 
+def _parcel(shipment: ShipmentView) -> str:
+    """"Royal Mail (tracking number RM123GB)", or as much of it as the shop's data gives."""
+    carrier = shipment.carrier or "the carrier"
+    return f"{carrier} (tracking number {shipment.tracking_number})" if shipment.tracking_number else carrier
+
+
 def _late_options(order: OrderView, now: datetime) -> str:
     assert order.shipment is not None
-    claim_from, carrier = lost_parcel_claim_from(order), order.shipment.carrier
+    claim_from, carrier = lost_parcel_claim_from(order), order.shipment.carrier or "the carrier"
     days = LOST_AFTER_BUSINESS_DAYS[is_domestic(order)]
     if claim_from and now.date() < claim_from:
         return (f"Late parcels usually still turn up within a few days. If it hasn't arrived by {day(claim_from)} "

@@ -54,6 +54,7 @@ from store.service import (
     NotAllowed,
     OrderDesk,
     OrderDeskError,
+    normalize_order_number,
 )
 
 BLOCKER_SLOT = "order_blocker"
@@ -327,6 +328,8 @@ class OrderFormValidation(FormValidationAction):
             numbers = order_numbers(message)  # "where is 581146 and can I have the invoice too": the same order
         if requested in FREE_TEXT_SLOTS and not corrects_the_order(text):
             return {}  # a house number, a postcode or a number in a reason is not a change of order
+        if not numbers and requested == "order_id" and (bare := normalize_order_number(text)):
+            numbers = [bare]  # the answer to "what's the order number?" is one: a shop's #1001 or A1001 too
         if len(numbers) > 1 and activating:
             return self._take_order(dispatcher, tracker, numbers[0])  # the others wait (keep_for_later)
         if len(numbers) > 1:

@@ -161,7 +161,8 @@ class ActionCancelOrder(ConfirmedChangeAction):
     def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
                number: str) -> None:
         refund = desk.cancel_order(customer, number)
-        dispatcher.utter_message(text=f"Done: order {number} is cancelled. A full refund of {money(refund.amount)} "
+        amount = money(refund.amount, refund.currency)
+        dispatcher.utter_message(text=f"Done: order {number} is cancelled. A full refund of {amount} "
                                       "is on its way to your original payment method (3–5 business days).")
 
 

@@ -52,15 +52,15 @@ def is_domestic(order: OrderView) -> bool:
 
 
 def delivery_late(order: OrderView, now: datetime) -> bool:
-    """Shipped, not delivered, and its expected delivery day has passed."""
+    """Shipped, not delivered, and its expected delivery day has passed (never late without one)."""
     shipment = order.shipment
     return (order.status == "shipped" and shipment is not None and shipment.delivered_at is None
-            and now.date() > shipment.estimated_delivery.date())
+            and shipment.estimated_delivery is not None and now.date() > shipment.estimated_delivery.date())
 
 
 def lost_parcel_claim_from(order: OrderView) -> date | None:
     """From when a parcel that still hasn't arrived is traced with the carrier (a lost-parcel claim)."""
-    if order.shipment is None:
+    if order.shipment is None or order.shipment.estimated_delivery is None:
         return None
     days = LOST_AFTER_BUSINESS_DAYS[is_domestic(order)]
     return add_business_days(order.shipment.estimated_delivery.date(), days)

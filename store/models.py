@@ -70,7 +70,7 @@ class Product(Base):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sku: Mapped[str] = mapped_column(String(32), unique=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)  # the shop's own codes, free-form
     name: Mapped[str] = mapped_column(String(200))
     unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     stock: Mapped[int] = mapped_column(default=0)
@@ -114,15 +114,18 @@ class OrderLine(Base):
 
 
 class Shipment(Base):
+    """A parcel on its way or delivered. A shop's export may lack any of carrier, tracking number and dates
+    (Shopify's has no delivery date, many have no carrier): unknown stays unknown rather than invented."""
+
     __tablename__ = "shipments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
-    carrier: Mapped[str] = mapped_column(String(40))
-    tracking_number: Mapped[str] = mapped_column(String(40))
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus))
-    shipped_at: Mapped[datetime] = mapped_column(DateTime)
-    estimated_delivery: Mapped[datetime] = mapped_column(DateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    estimated_delivery: Mapped[datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     order: Mapped[Order] = relationship(back_populates="shipment")

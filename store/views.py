@@ -27,11 +27,11 @@ class TrackingEventView:
 
 @dataclass(frozen=True)
 class ShipmentView:
-    carrier: str
-    tracking_number: str
+    carrier: str | None  # None: what the shop's imported data did not say
+    tracking_number: str | None
     status: str
-    shipped_at: datetime
-    estimated_delivery: datetime
+    shipped_at: datetime | None
+    estimated_delivery: datetime | None
     delivered_at: datetime | None
     events: tuple[TrackingEventView, ...]
 

@@ -1,0 +1,3 @@
+from store.importers.cli import main
+
+raise SystemExit(main())
