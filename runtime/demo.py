@@ -73,7 +73,8 @@ def main() -> int:
                         help="chat as this verified customer id (as if signed in on the shop's site)")
     args = parser.parse_args()
 
-    config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port, web_port=args.web_port)
+    config = StackConfig(rasa_port=args.rasa_port, actions_port=args.actions_port, web_port=args.web_port,
+                         mode="demo")  # the storefront and its password-less sign-in: demo only
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_supervision_to(config.var_dir / "logs" / "supervisor.log")
     stack = shopdesk_stack(config, with_web=True, supervise=True)

@@ -46,6 +46,8 @@ class StackConfig:
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
+    # The embedded profile runs the demo shop (make demo, the tests); "production" serves the widget API alone.
+    mode: str = "demo"
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,7 +64,7 @@ class StackConfig:
 
     def env(self) -> dict[str, str]:
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        env = {**OFFLINE_ENV, **project_env(), **self.extra_env}
+        env = {**OFFLINE_ENV, **project_env(), "SHOPDESK_MODE": self.mode, **self.extra_env}
         env.setdefault("SHOPDESK_DATABASE_URL", self.database_url or f"sqlite:///{self.var_dir / 'shop.db'}")
         if self.database_url:
             env["SHOPDESK_DATABASE_URL"] = self.database_url

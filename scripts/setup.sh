@@ -71,7 +71,7 @@ ensure_venv rasa 3.10 install_rasa "$ROOT/requirements/rasa.txt" "$ROOT/requirem
 chmod 600 "$ROOT/.env"
 token() { "$VENVS/app/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
 for key in RASA_AUTH_TOKEN SHOPDESK_SIGNING_KEY SHOPDESK_WEBHOOK_SECRET FLASK_SECRET_KEY SHOPDESK_DEMO_AGENT_PASSWORD \
-           SHOPDESK_CONSOLE_SECRET_KEY SHOPDESK_ACTION_TOKEN SHOPDESK_REST_TOKEN; do
+           SHOPDESK_CONSOLE_SECRET_KEY SHOPDESK_ACTION_TOKEN SHOPDESK_REST_TOKEN SHOPDESK_IDENTITY_SECRET; do
   if ! grep -q "^$key=" "$ROOT/.env"; then
     log "generating $key in .env"
     echo "$key=$(token)" >> "$ROOT/.env"

@@ -9,10 +9,13 @@
   webhook). Channels pass it as message metadata (`customer_token`); the action server honours it only in
   the conversation it names, and not once that conversation was revoked (signed out), so a token copied
   into another conversation or kept after sign-out proves nothing.
+- **Widget tokens** are what a widget embedded on another site (no cookie reaches ShopDesk there) keeps and
+  sends to the web app instead of its session cookie: the conversation it holds and the customer the shop's
+  site vouched for in it, if any (web/identity.py).
 
 Session tokens are verified inside the Rasa server (Python 3.10 env, no itsdangerous), so they are plain
 stdlib HMAC-SHA256 over `id.timestamp`, with a key derived from SHOPDESK_SIGNING_KEY and the salt
-"shopdesk-session-v1"; customer tokens keep the itsdangerous format (imported only when used). Verifiers
+"shopdesk-session-v1"; customer and widget tokens keep the itsdangerous format (imported only when used). Verifiers
 never raise on bad input: anything malformed, forged or expired is None.
 """
 
@@ -27,6 +30,7 @@ import time
 from typing import Any
 
 TOKEN_SALT = "shopdesk-customer-v1"
+WIDGET_SALT = "shopdesk-widget-v1"
 SESSION_SALT = "shopdesk-session-v1"
 DEFAULT_MAX_AGE_S = 12 * 3600
 SESSION_MAX_AGE_S = 30 * 24 * 3600  # as long as the web app's session cookie lives
@@ -95,10 +99,10 @@ def verify_session_token(token: object, key: str | None = None, max_age_s: int =
 # ---- customer tokens (itsdangerous) ----------------------------------------------------------------------------
 
 
-def _serializer(key: str | None) -> Any:
+def _serializer(key: str | None, salt: str = TOKEN_SALT) -> Any:
     from itsdangerous import URLSafeTimedSerializer
 
-    return URLSafeTimedSerializer(key or signing_key(), salt=TOKEN_SALT)
+    return URLSafeTimedSerializer(key or signing_key(), salt=salt)
 
 
 def issue_customer_token(customer_id: int, conversation_id: str, key: str | None = None) -> str:
@@ -125,3 +129,35 @@ def verify_customer_token(token: object, conversation_id: str, key: str | None =
         return None
     cid = data.get("cid")
     return cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+
+
+# ---- widget tokens (itsdangerous) ------------------------------------------------------------------------------
+
+
+def issue_widget_token(conversation_id: str, customer_id: int | None, key: str | None = None) -> str:
+    """A token saying "this widget holds `conversation_id`, vouched for as `customer_id` (or anonymous)"."""
+    if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= MAX_CONVERSATION_CHARS:
+        raise ValueError("widget tokens name a conversation id of 1 to 255 characters")
+    customer = None if customer_id is None else int(customer_id)
+    return _serializer(key, WIDGET_SALT).dumps({"conv": conversation_id, "cid": customer})
+
+
+def verify_widget_token(token: object, key: str | None = None,
+                        max_age_s: int = SESSION_MAX_AGE_S) -> tuple[str, int | None] | None:
+    """(conversation id, customer id or None) of a valid, unexpired widget token; None for anything else."""
+    from itsdangerous import BadData
+
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    try:
+        data = _serializer(key, WIDGET_SALT).loads(token, max_age=max_age_s)
+    except BadData:
+        return None
+    if not isinstance(data, dict):
+        return None
+    conversation, customer = data.get("conv"), data.get("cid")
+    if not isinstance(conversation, str) or not 0 < len(conversation) <= MAX_CONVERSATION_CHARS:
+        return None
+    if customer is not None and (not isinstance(customer, int) or isinstance(customer, bool)):
+        return None
+    return conversation, customer

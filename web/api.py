@@ -1,9 +1,12 @@
 """JSON API the widget calls: its session, a new conversation, the transcript, image attachments.
 
-Every endpoint acts on the conversation bound to the browser's signed session cookie only; the Rasa API
-token stays on the server. The widget joins that conversation over socket.io with the `session_token`
-handed out here; the signed-in shopper's `customer_token` is bound to that same conversation. Uploads are
-limited per conversation and per client address (across conversations, within a time window).
+Every endpoint acts only on the conversation the widget holds (web/identity.py: its session cookie on
+ShopDesk's own origin, its widget token on the shop's site); the Rasa API token stays on the server. The
+widget joins that conversation over socket.io with the `session_token` handed out here; the customer's
+`customer_token` is bound to that same conversation. Who the customer is comes from the shop's signed
+identity token (`X-ShopDesk-Identity`, web/shop_identity.py), or in demo mode from the storefront's sign-in;
+a refused token is reported in `identity_error` and the chat goes on as a guest. Uploads are limited per
+conversation and per client address (across conversations, within a time window).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from store.attachments import count_for_client, count_for_conversation, find_by_
 from store.security import throttle_key
 from web import identity
 from web.catalog import customer_name
+from web.shop_identity import IdentityRefused, customer_for, verify_identity_token
 from web.store_access import store_session, store_transaction
 from web.transcript import TranscriptUnavailable, fetch_events, transcript
 from web.uploads import ALLOWED_TYPES, UploadRejected, is_stored_name, store_image
@@ -30,24 +34,53 @@ def json_error(exc: HTTPException) -> tuple[Response, int]:
     return jsonify(error=exc.description or exc.name), exc.code or 500
 
 
+IDENTITY_HEADER = "X-ShopDesk-Identity"
+
+
 @bp.get("/api/session")
 def session_info() -> Response:
-    """Everything the widget needs to start: conversation id and its session token, shopper token, CSRF
-    token, where Rasa is."""
+    """Everything the widget needs to start: conversation id and its session token, customer token, CSRF
+    token (cookie) or widget token (token mode), where Rasa is."""
     config = current_app.config
+    identity_error = _establish_customer()
     cid = identity.conversation_id()
     customer, token = _customer(cid)
+    by_token = identity.holder().by_token
     response = jsonify(
         conversation_id=cid,
         session_token=identity.session_token(cid),
+        widget_token=identity.widget_token(),
         customer=customer,
         customer_token=token,
-        csrf_token=identity.csrf_token(),
+        identity_error=identity_error,
+        csrf_token=None if by_token else identity.csrf_token(),
         socket={"url": config["SHOPDESK_RASA_PUBLIC_URL"], "path": config["SHOPDESK_RASA_SOCKET_PATH"]},
         upload={"max_bytes": config["SHOPDESK_MAX_UPLOAD_BYTES"], "types": sorted(ALLOWED_TYPES)},
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _establish_customer() -> str | None:
+    """Who this widget speaks for, from the shop's identity token; the refusal message, if it was refused.
+
+    Without a token the chat is a guest's, except on the demo storefront, whose sign-in lives in the cookie.
+    """
+    raw = request.headers.get(IDENTITY_HEADER)
+    if raw is None:
+        if current_app.config["SHOPDESK_MODE"] != "demo" or identity.holder().by_token:
+            identity.set_customer(None)
+        return None
+    try:
+        claims = verify_identity_token(raw, current_app.config["SHOPDESK_IDENTITY_SECRET"])
+        with store_session() as s:
+            customer_id = customer_for(s, claims)
+    except IdentityRefused as refused:
+        current_app.logger.info("identity token refused: %s", refused)
+        identity.set_customer(None)
+        return str(refused)
+    identity.set_customer(customer_id)
+    return None
 
 
 def _customer(cid: str) -> tuple[dict[str, str] | None, str | None]:
@@ -65,14 +98,16 @@ def _customer(cid: str) -> tuple[dict[str, str] | None, str | None]:
 @bp.post("/api/conversations")
 def start_conversation() -> tuple[Response, int]:
     identity.require_csrf()
+    identity_error = _establish_customer()
     cid = identity.new_conversation()
     _, token = _customer(cid)
-    return jsonify(conversation_id=cid, session_token=identity.session_token(cid), customer_token=token), 201
+    return jsonify(conversation_id=cid, session_token=identity.session_token(cid), customer_token=token,
+                   widget_token=identity.widget_token(), identity_error=identity_error), 201
 
 
 @bp.get("/api/history")
 def history() -> Response | tuple[Response, int]:
-    """The transcript of this browser's conversation (never another's: the id comes from the cookie)."""
+    """The transcript of this widget's conversation (never another's: the id comes from its cookie or token)."""
     config = current_app.config
     cid = identity.conversation_id()
     try:

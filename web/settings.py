@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from store.db import PROJECT_ROOT, database_url
+from store.origins import allowed_origins
+
+MODES = ("production", "demo")
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -32,4 +35,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "SHOPDESK_ATTACHMENT_QUOTA_WINDOW_S": int(env.get("SHOPDESK_ATTACHMENT_QUOTA_WINDOW_S", str(24 * 3600))),
         "SHOPDESK_RASA_TIMEOUT_S": float(env.get("SHOPDESK_RASA_TIMEOUT_S", "5")),
         "SESSION_COOKIE_SECURE": env.get("SHOPDESK_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+        # production: the widget API and script only; demo (make demo): also the demo storefront and its sign-in.
+        "SHOPDESK_MODE": env.get("SHOPDESK_MODE", "production").strip().lower(),
+        # Shop pages allowed to use the widget (CORS here, socket.io in Rasa): the same variable for both.
+        "SHOPDESK_ALLOWED_ORIGINS": allowed_origins(env.get("SHOPDESK_ALLOWED_ORIGINS", "")),
+        # Shared with the shop's backend, which signs its customers' identity tokens with it (web/shop_identity.py).
+        "SHOPDESK_IDENTITY_SECRET": env.get("SHOPDESK_IDENTITY_SECRET", ""),
     }

@@ -1,12 +1,11 @@
-"""The demo shop: a product grid from the store database and a fake sign-in as a seeded customer."""
+"""The demo shop (demo mode only, see web/__init__.py): a product grid and a fake sign-in as a seeded customer."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from web import identity
-from web.catalog import best_sellers, customer_name, demo_shoppers, product_by_sku, product_page
-from web.placeholder import product_svg
+from web.catalog import best_sellers, customer_name, demo_shoppers, product_page
 from web.store_access import store_session
 
 bp = Blueprint("storefront", __name__)
@@ -21,24 +20,6 @@ def index() -> str:
         featured = best_sellers(s) if listing.page == 1 and not listing.query else []
         shopper = _shopper_name(s)
     return render_template("index.html", listing=listing, featured=featured, shopper=shopper)
-
-
-@bp.get("/products/<sku>.svg")
-def product_image(sku: str) -> Response:
-    with store_session() as s:
-        product = product_by_sku(s, sku[:32])
-    if product is None:
-        abort(404)
-    svg = product_svg(product.sku, product.name, product.price_label)
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return response
-
-
-@bp.get("/favicon.ico")
-def favicon() -> Response:
-    return Response(status=204)
 
 
 @bp.get("/signin")

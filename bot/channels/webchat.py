@@ -26,12 +26,12 @@ Conversations cannot be taken over (issue 15):
 - `metadata["shopdesk_client"]` is the connecting client's address (the socket's peer; X-Forwarded-For
   only from SHOPDESK_TRUSTED_PROXIES), set server-side over anything the client sent under that key.
 - Origins are checked: browsers may connect only from SHOPDESK_ALLOWED_ORIGINS (comma-separated, `*` for
-  any); unset, no cross-origin page may connect. Clients that send no Origin (not browsers) are unaffected.
+  any; store/origins.py, the same list the web app's CORS reads); unset, no cross-origin page may connect.
+  Clients that send no Origin (not browsers) are unaffected.
 """
 
 import asyncio
 import logging
-import os
 import re
 import uuid
 from collections import OrderedDict
@@ -48,6 +48,7 @@ from socketio import AsyncServer
 from bot.channels.client_ip import client_address, trusted_proxies
 from bot.channels.paused_reply import PausedReplies, acknowledge_if_silent
 from bot.channels.revocations import RevocationList
+from store.origins import allowed_origins
 from store.tokens import SigningKeyMissing, issue_session_token, verify_session_token
 
 logger = logging.getLogger(__name__)
@@ -56,18 +57,6 @@ MAX_MESSAGE_CHARS = 5000
 MAX_ID_CHARS = 128
 CLIENT_KEY = "shopdesk_client"
 WIDGET_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def allowed_origins(value: str | None = None) -> list[str] | str | None:
-    """SHOPDESK_ALLOWED_ORIGINS as python-socketio's `cors_allowed_origins`: a list, "*", or None (none).
-
-    Never `[]`: python-socketio reads an empty list as "do not check origins at all".
-    """
-    raw = os.environ.get("SHOPDESK_ALLOWED_ORIGINS", "") if value is None else value
-    origins = [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
-    if "*" in origins:
-        return "*"
-    return origins or None
 
 
 class RecentIds:

@@ -44,6 +44,7 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "SHOPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}", "SHOPDESK_RASA_AUTH_TOKEN": "x",
         "SHOPDESK_RASA_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",      # nothing listens there
         "SHOPDESK_SIGNING_KEY": "signing-key-for-tests-0123456789", "SHOPDESK_UPLOAD_DIR": str(tmp / "uploads"),
+        "SHOPDESK_MODE": "demo",                                             # the storefront's pages
     })
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -105,6 +105,7 @@ def app(store_url: str, tmp_path: Path, fake_rasa: FakeRasa):
         "SHOPDESK_UPLOAD_DIR": str(tmp_path / "uploads"),
         "SHOPDESK_MAX_UPLOAD_BYTES": 64 * 1024,
         "SHOPDESK_RASA_TIMEOUT_S": 2.0,
+        "SHOPDESK_MODE": "demo",
     })
 
 

@@ -1,5 +1,6 @@
 /*
- * ShopDesk chat widget: one <script src=".../widget/shopdesk.js" data-...> tag embeds it on any page.
+ * ShopDesk chat widget: one <script src="https://<shopdesk>/widget.js" data-...> tag embeds it on any page;
+ * the widget finds ShopDesk (its API, stylesheet, socket.io client) from its own script URL.
  *
  * Plain modern JavaScript, no build step. Talks to Rasa's socket.io channel with the socket.io client the
  * ShopDesk web app serves (never a CDN). Every message carries a client id: unacknowledged messages stay in a
@@ -7,12 +8,16 @@
  * transcript restored from the server after each (re)connection is the source of truth, so nothing is lost
  * or shown twice. Bot and user text is only ever put in the page with textContent (safe Markdown subset).
  *
- * The conversation belongs to this browser's session cookie: /api/session gives its id and a signed
- * session token, and socket.io's session_request sends both ({session_id, session_token}); without a valid
+ * The conversation belongs to this browser's session cookie when the widget is served from ShopDesk's own
+ * origin; on the shop's site (another origin, where browsers may block third-party cookies) it belongs to a
+ * signed widget token the widget keeps in localStorage and sends as `Authorization: Bearer` (no cookies are
+ * sent there). The shop's backend can vouch for its signed-in customer with a signed identity token
+ * (data-customer-token or ShopDesk.identify(token)), sent as X-ShopDesk-Identity; a refused one is shown and
+ * the chat goes on as a guest. /api/session gives the conversation id and a signed session token, and socket.io's session_request sends both ({session_id, session_token}); without a valid
  * token the server puts the socket in a new conversation (its session_confirm names another id), and the
  * widget then asks the web app again once before giving up.
  *
- * data-* options: data-server, data-socket-url, data-socket-path, data-title, data-subtitle, data-avatar,
+ * data-* options: data-server, data-customer-token, data-socket-url, data-socket-path, data-title, data-subtitle, data-avatar,
  * data-position (right|left), data-lang (en|zh|auto), data-open (true), data-primary-color,
  * data-primary-text-color, data-background-color, data-bot-bubble-color, data-user-bubble-color,
  * data-font, data-z-index, data-strings (JSON overriding UI strings), data-attachment-payload.
@@ -24,10 +29,14 @@
   if (window.ShopDesk && window.ShopDesk.version) return;
 
   var VERSION = "1.0.0";
-  var script = document.currentScript || document.querySelector('script[src*="shopdesk.js"]');
+  var script = document.currentScript ||
+    document.querySelector('script[src$="/widget.js"], script[src*="/widget/shopdesk.js"]');
   var ds = (script && script.dataset) || {};
   var extra = window.ShopDeskConfig || {};
   var scriptUrl = new URL(script ? script.src : location.href, location.href);
+  // ShopDesk's base URL: where the script came from, without its own file name (it may live under a path).
+  var scriptBase = scriptUrl.origin + scriptUrl.pathname.replace(/\/(widget\.js|widget\/shopdesk\.js)$/, "");
+  if (scriptBase === scriptUrl.origin + scriptUrl.pathname) scriptBase = scriptUrl.origin;
 
   var STRINGS = {
     en: {
@@ -76,7 +85,7 @@
   var lang = pickLang(ds.lang || extra.lang);
   var strings = Object.assign({}, STRINGS[lang], extra.strings || {}, parseJson(ds.strings, {}));
   var config = {
-    server: (ds.server || extra.server || scriptUrl.origin).replace(/\/+$/, ""),
+    server: (ds.server || extra.server || scriptBase).replace(/\/+$/, ""),
     socketUrl: ds.socketUrl || extra.socketUrl || null,
     socketPath: ds.socketPath || extra.socketPath || null,
     title: ds.title || extra.title || strings.title,
@@ -85,6 +94,7 @@
     position: (ds.position || extra.position) === "left" ? "left" : "right",
     open: (ds.open || String(extra.open || "")) === "true",
     attachmentPayload: ds.attachmentPayload || extra.attachmentPayload || "/share_image",
+    customerToken: ds.customerToken || extra.customerToken || null,
     ackTimeoutMs: 8000,
     typingTimeoutMs: 25000
   };
@@ -114,8 +124,12 @@
     remove: function (name) { try { localStorage.removeItem(KEY + name); } catch (e) { /* ignore */ } }
   };
 
+  // On another site than ShopDesk's the widget holds its conversation by token, not by cookie.
+  var byToken = new URL(config.server + "/", location.href).origin !== location.origin;
+
   var state = {
     session: null,                      // /api/session answer
+    widgetToken: byToken ? store.get("token", null) : null,
     conversationId: store.get("conversation", null),
     outbox: store.get("outbox", []),    // unacknowledged user messages [{id, cid, text, display, metadata, ts}]
     inFlight: {},                       // outbox ids emitted and awaiting their ack
@@ -125,6 +139,7 @@
     syncing: false,
     syncBuffer: [],
     refusals: 0,                        // session_requests the server refused in a row
+    identityError: null,                // why the shop's identity token was refused, if it was
     socket: null,
     typingTimer: null,
     isOpen: false
@@ -478,8 +493,25 @@
   function imageNode(url, alt) {
     var href = safeUrl(url, false);
     if (!href) return null;
+    if (state.widgetToken && href.indexOf(config.server + "/uploads/") === 0) return uploadedImage(href, alt);
     var img = el("img", { className: "sd-image", src: href, alt: alt, loading: "lazy" });
     return el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, [img]);
+  }
+
+  // An attached image is only shown to the widget holding its conversation: on the shop's site no cookie
+  // comes with an <img>, so it is fetched with the widget token and shown from a blob URL.
+  function uploadedImage(href, alt) {
+    var img = el("img", { className: "sd-image", alt: alt });
+    var link = el("a", { target: "_blank", rel: "noopener noreferrer" }, [img]);
+    fetch(href, { headers: authHeaders(), credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.blob();
+    }).then(function (blob) {
+      var objectUrl = URL.createObjectURL(blob);
+      img.src = objectUrl;
+      link.href = objectUrl;
+    }, function () { img.alt = alt + " (unavailable)"; });
+    return link;
   }
 
   function formatPrice(amount, currency) {
@@ -678,19 +710,41 @@
 
   function api(path, options) {
     options = options || {};
-    var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
-    if (options.method && options.method !== "GET" && state.session) headers["X-ShopDesk-CSRF"] = state.session.csrf_token;
+    var headers = Object.assign({ Accept: "application/json" }, authHeaders(), options.headers || {});
+    if (options.method && options.method !== "GET" && state.session && state.session.csrf_token) {
+      headers["X-ShopDesk-CSRF"] = state.session.csrf_token;
+    }
+    // Cookies only to ShopDesk's own origin: on the shop's site the widget token speaks for the widget.
     return fetch(config.server + path, { method: options.method || "GET", body: options.body, headers: headers,
-      credentials: "include" }).then(function (response) {
+      credentials: "same-origin" }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
           var error = new Error(body.error || ("HTTP " + response.status));
           error.status = response.status;
           throw error;
         }
+        if (body.widget_token) {
+          state.widgetToken = body.widget_token;
+          store.set("token", body.widget_token);
+        }
         return body;
       });
     });
+  }
+
+  function authHeaders() {
+    return state.widgetToken ? { Authorization: "Bearer " + state.widgetToken } : {};
+  }
+
+  // The calls that decide who the widget speaks for carry the shop's identity token, when it gave one.
+  function identityHeaders() {
+    return config.customerToken ? { "X-ShopDesk-Identity": config.customerToken } : {};
+  }
+
+  // A refused identity token is said once per page and stays said while the chat goes on as a guest.
+  function noteIdentity(body) {
+    state.identityError = (body && body.identity_error) || null;
+    if (state.identityError) showAlert(state.identityError);
   }
 
   // The server's transcript replaces what is shown; unacknowledged messages it already has are dropped
@@ -755,7 +809,7 @@
   }
 
   function newConversation() {
-    return api("/api/conversations", { method: "POST" }).then(function (body) {
+    return api("/api/conversations", { method: "POST", headers: identityHeaders() }).then(function (body) {
       state.outbox = state.outbox.filter(function (i) { return i.cid !== state.conversationId; });
       persistOutbox();
       if (state.session) {
@@ -766,6 +820,7 @@
       log.textContent = "";
       showTyping(false);
       clearAlert();
+      noteIdentity(body);
       setUnread(0);
       appendToLog(el("p", { className: "sd-notice", text: t("newConversationDone") }));
       if (state.socket) { state.socket.disconnect(); state.socket.connect(); }
@@ -843,6 +898,7 @@
       if (id && id !== state.conversationId) { refused(); return; }
       state.refusals = 0;
       clearAlert();
+      if (state.identityError) showAlert(state.identityError);
       setConnection("online");
       syncHistory();
     });
@@ -881,8 +937,9 @@
   }
 
   function rejoin() {
-    return api("/api/session").then(function (session) {
+    return api("/api/session", { headers: identityHeaders() }).then(function (session) {
       state.session = session;
+      noteIdentity(session);
       if (session.conversation_id !== state.conversationId) {
         adoptConversation(session.conversation_id);
         log.textContent = "";
@@ -904,8 +961,9 @@
     var wasOpen = false;
     try { wasOpen = sessionStorage.getItem(KEY + "open") === "1"; } catch (e) { /* ignore */ }
     if (config.open || wasOpen) open();
-    api("/api/session").then(function (session) {
+    api("/api/session", { headers: identityHeaders() }).then(function (session) {
       state.session = session;
+      noteIdentity(session);
       if (session.conversation_id !== state.conversationId) adoptConversation(session.conversation_id);
       host.setAttribute("data-conversation-id", state.conversationId);
       // Until the server's transcript arrives, show what this browser still has to send.
@@ -925,6 +983,11 @@
     open: open, close: close, toggle: toggle,
     send: function (text) { return send(text); },
     newConversation: newConversation,
+    // The shop's signed identity token for its signed-in customer (null: a guest); takes effect at once.
+    identify: function (token) {
+      config.customerToken = token || null;
+      return rejoin();
+    },
     renderMarkdown: renderMarkdown,
     state: function () {
       return { connection: state.connection, conversationId: state.conversationId, outbox: outboxForConversation().length,
