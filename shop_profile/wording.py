@@ -89,8 +89,8 @@ def delivery_options(profile: ShopProfile) -> str:
 
 def delivery_period(profile: ShopProfile) -> str:
     """"We dispatch within 1 business day. UK deliveries arrive about 2 days after dispatch (Royal Mail), ..."."""
-    spans = [f"{r.name} deliveries {'arrive ' if i == 0 else ''}about {r.transit_days} days after dispatch ({r.carrier})"
-             for i, r in enumerate(profile.delivery.regions)]
+    spans = [f"{r.name} deliveries {'arrive ' if i == 0 else ''}about {r.transit_days} days after dispatch "
+             f"({r.carrier})" for i, r in enumerate(profile.delivery.regions)]
     return f"We dispatch within {dispatch_time(profile)}. {listing(spans, last=', ')}."
 
 

@@ -139,7 +139,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 def test_start_up_stops_with_the_problems_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PROFILE_ENV, str(write_profile(tmp_path, _set("money.currency", "£"))))
-    with pytest.raises(SystemExit, match="(?s)action server: invalid shop profile .*money.currency: '£' is not valid"):
+    with pytest.raises(SystemExit, match=r"(?s)action server: invalid shop profile .*money.currency: '£' is not valid"):
         require_profile("action server")
 
 
