@@ -237,11 +237,11 @@ def _street_and_city(parts: list[str], found: tuple[int, re.Match[str]] | None) 
         return (before, after) if after else _split_single(before)
     if before or after:  # "London SW1A 2AA", "75002 Paris": the city shares the postcode's part
         return ", ".join(parts[:index] + parts[index + 1:]), " ".join(p for p in (before, after) if p)
-    if index + 1 < len(parts):  # "..., LS1 1AA, Leeds"
+    if index + 1 < len(parts):  # "..., YO1 7HH, York"
         return ", ".join(parts[:index] + parts[index + 2:]), parts[index + 1]
     if index < 2:  # "1 High Street, LS1 1AA": no city
         return parts[0], ""
-    return ", ".join(parts[:index - 1]), parts[index - 1]  # "..., Leeds, LS1 1AA"
+    return ", ".join(parts[:index - 1]), parts[index - 1]  # "..., York, YO1 7HH"
 
 
 def _split_single(text: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
+from shop_profile import ProfileError, current_profile
 from store.db import make_engine, session_factory
 from web.settings import settings_from_env
 from web.store_access import EXTENSION
@@ -32,6 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if len(app.config.get("SECRET_KEY") or "") < 16:
         raise ConfigurationError("FLASK_SECRET_KEY is not set (scripts/setup.sh writes one into .env)")
+    try:
+        current_profile()  # the storefront and widget show the shop's name: a bad shop.yml stops start-up
+    except ProfileError as error:
+        raise ConfigurationError(str(error)) from None
     # Uploads are limited again in web.uploads; this stops oversized bodies before they are read.
     app.config["MAX_CONTENT_LENGTH"] = app.config["SHOPDESK_MAX_UPLOAD_BYTES"] + 64 * 1024
 
@@ -41,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import api, identity, storefront, widget
 
     app.jinja_env.globals["csrf_token"] = identity.csrf_token
+    app.jinja_env.globals["shop"] = current_profile  # the shop's name, assistant and locale, read per page
 
     app.register_blueprint(storefront.bp)
     app.register_blueprint(widget.bp)
