@@ -47,7 +47,7 @@ def _latest_entity(tracker: Tracker, name: str) -> dict[str, Any] | None:
 
 
 def _price_words(tracker: Tracker) -> str | None:
-    """The price entity with the words just before it, so 'over £20' is a minimum, not a maximum."""
+    """The price entity with the words just before it, so 'over 20 quid' is a minimum, not a maximum."""
     entity = _latest_entity(tracker, "price_limit")
     if entity is None:
         return None

@@ -34,7 +34,7 @@ class OfficeHours:
     opens: time
     closes: time
     time_zone: ZoneInfo
-    time_zone_label: str  # "UK time": how customers name the zone
+    time_zone_label: str  # "Berlin time": how customers name the zone
     closed_note: str  # "closed at weekends and on bank holidays"
 
     def is_open(self, moment: datetime) -> bool:

@@ -1,7 +1,7 @@
 """The profile's facts as the sentences customers read: opening hours, prices, delivery and returns.
 
 One place writes each fact, so the contact answer, the handoff notice, the paused-chat note and the domain's
-responses all say "Monday to Friday, 9:00 to 17:30 UK time" the same way. `response_values` are the
+responses all say "Monday to Friday, 9:00 to 17:30 Berlin time" the same way. `response_values` are the
 placeholders domain.yml's responses use ({shop_name}, {delivery_options}...).
 """
 
@@ -20,7 +20,7 @@ TONE_WORDS = {"friendly": ("Hi!", "Bye for now!"), "formal": ("Hello.", "Goodbye
 
 
 def money(amount: Decimal | float | int, currency: str, whole: bool = False) -> str:
-    """"£1,234.50", "€9.95", "CHF 12.50"; with `whole`, a round amount without pence ("free over £30")."""
+    """"€1,234.50", "$9.95", "CHF 12.50"; with `whole`, a round amount without cents ("free over €30")."""
     sign = CURRENCY_SIGNS.get(currency.upper())
     value = Decimal(str(amount))
     number = f"{value:,.0f}" if whole and value == value.to_integral_value() else f"{value:,.2f}"
@@ -46,13 +46,13 @@ def day_span(days: tuple[str, ...]) -> str:
 
 
 def office_hours(hours: OfficeHours) -> str:
-    """"Monday to Friday, 9:00 to 17:30 UK time"."""
+    """"Monday to Friday, 9:00 to 17:30 Berlin time"."""
     return (f"{day_span(hours.days)}, {hours.opens.hour}:{hours.opens:%M} to {hours.closes.hour}:{hours.closes:%M} "
             f"{hours.time_zone_label}")
 
 
 def phones(profile: ShopProfile) -> str:
-    """"0113 496 0000 (UK) or +44 113 496 0000 from abroad"."""
+    """"030 1234 5678 (Germany) or +49 30 1234 5678 from abroad"."""
     contact = profile.contact
     if not contact.phone_international or contact.phone_international == contact.phone:
         return contact.phone
@@ -71,7 +71,7 @@ def _option(option: DeliveryOption, currency: str, named: bool) -> str:
 
 
 def region_options(region: Region, currency: str) -> str:
-    """"UK orders go by Royal Mail: Standard £3.95 (free over £30), about 2 days after dispatch, or ..."."""
+    """"Germany orders go by DPD: Standard €4.90 (free over €50), about 2 days after dispatch, or ..."."""
     named = len(region.options) > 1
     options = listing([_option(o, currency, named) for o in region.options], last=", or ")
     return f"{region.name} orders go by {region.carrier}: {options}."
@@ -88,7 +88,7 @@ def delivery_options(profile: ShopProfile) -> str:
 
 
 def delivery_period(profile: ShopProfile) -> str:
-    """"We dispatch within 1 business day. UK deliveries arrive about 2 days after dispatch (Royal Mail), ..."."""
+    """"We dispatch within 1 business day. Germany deliveries arrive about 2 days after dispatch (DPD), ..."."""
     spans = [f"{r.name} deliveries {'arrive ' if i == 0 else ''}about {r.transit_days} days after dispatch "
              f"({r.carrier})" for i, r in enumerate(profile.delivery.regions)]
     return f"We dispatch within {dispatch_time(profile)}. {listing(spans, last=', ')}."

@@ -66,7 +66,7 @@ def call(base: str, action: str, text: str = "", intent: str = "greet", **messag
 
 def test_a_new_session_learns_the_shops_name_and_tone(berlin_actions: str) -> None:
     events = call(berlin_actions, "action_session_start")["events"]
-    assert [e["event"] for e in events][0] == "session_started" and events[-1]["name"] == "action_listen"
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots == {"shop_name": "Kiezladen Berlin", "assistant_name": "Lotte", "greeting": "Hello.",
                      "farewell": "Goodbye."}
