@@ -2,7 +2,7 @@
 delivery rules. Everything the bot says about "our shop" comes from here, so adopting ShopDesk means
 editing one file, not Python or domain.yml (docs/adopting.md).
 
-`current_profile()` is what code calls: the file named by SHOPDESK_PROFILE, else shop.yml at the repository
+`current_profile()` is what code calls: the file named by SHOPDESK_SHOP_PROFILE, else shop.yml at the repository
 root, re-read when it changes (an edit takes effect without a restart; a broken edit is logged and the last
 good profile kept). Start-up code calls `require_profile()` first, so a bad file stops the process with a
 readable list of problems instead of a traceback. Standard library and PyYAML only: the Rasa server
@@ -19,7 +19,7 @@ from pathlib import Path
 from shop_profile.model import ShopProfile
 from shop_profile.validation import ProfileError, load_profile
 
-PROFILE_ENV = "SHOPDESK_PROFILE"
+PROFILE_ENV = "SHOPDESK_SHOP_PROFILE"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "shop.yml"
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""`python -m shop_profile check [FILE]`: validate a shop profile (SHOPDESK_PROFILE or shop.yml by default)."""
+"""`python -m shop_profile check [FILE]`: validate a shop profile (SHOPDESK_SHOP_PROFILE or shop.yml by default)."""
 
 from __future__ import annotations
 

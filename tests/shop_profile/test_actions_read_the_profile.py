@@ -1,7 +1,7 @@
 """Another shop's shop.yml changes what the real action server says, with no retraining and no code change.
 
 A test profile (tests/shop_profile/support.py `other_shop`: a Berlin shop in euros, 14-day returns, its own
-name, email, phone and hours) is handed to a real action server process through SHOPDESK_PROFILE; Rasa's
+name, email, phone and hours) is handed to a real action server process through SHOPDESK_SHOP_PROFILE; Rasa's
 calls are posted to its /webhook as Rasa makes them (the token from endpoints.yml included). The store is a
 real seeded SQLite database.
 """
