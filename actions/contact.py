@@ -1,9 +1,10 @@
 """How to reach the shop's people ("can I call you?", "what are your opening hours?"): answered, not handed over.
 
 A customer asking for the phone number wants the phone number; queueing them for an agent instead (as the
-old rule did) answered nothing and, at night, paused the chat with nobody on the other side. The facts are
-those of knowledge/docs/contact.md (tests/actions/test_contact_and_handoff.py keeps them in step); whether
-someone is online right now comes from the agent console's queue, so the offer of a person is honest.
+old rule did) answered nothing and, at night, paused the chat with nobody on the other side. The facts come
+from the shop profile (shop.yml), which agrees with the shop's contact page (tests/console/test_triggers.py
+keeps the demo shop's in step); whether someone is online right now comes from the agent console's queue, so
+the offer of a person is honest.
 """
 
 from __future__ import annotations
@@ -15,29 +16,31 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import SUPPORT_EMAIL, handoff_desk
+from actions.handoff import handoff_desk
+from shop_profile import ShopProfile, current_profile
+from shop_profile.wording import office_hours, phones
 
 logger = logging.getLogger(__name__)
 
-PHONE_UK = "0113 496 0000"
-PHONE_ABROAD = "+44 113 496 0000"
-HOURS = "Monday to Friday, 9:00 to 17:30 UK time"
 SOURCE = "Contact us & opening hours"
 A_PERSON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
 
 
-def contact_details(agents_online: int | None) -> str:
+def contact_details(agents_online: int | None, profile: ShopProfile | None = None) -> str:
+    profile = profile or current_profile()
+    hours = profile.office_hours
     lines = [
         "You can reach our customer service team:",
-        f"- Phone: {PHONE_UK} (UK) or {PHONE_ABROAD} from abroad, {HOURS}",
-        f"- Email: {SUPPORT_EMAIL}, answered within 1 business day",
+        f"- Phone: {phones(profile)}, {office_hours(hours)}",
+        f"- Email: {profile.contact.email}, answered within {profile.contact.email_reply_within}",
         "- Chat: right here; I can connect you to a person during opening hours",
     ]
     if agents_online:
         lines.append("Someone from the team is online now: shall I connect you?")
     elif agents_online == 0:
-        lines.append("No one is online right now (we're closed at weekends and on UK bank holidays), but I can "
-                     "leave a message for the team, and I can help with orders, returns and questions myself.")
+        closed = f" ({hours.closed_note})" if hours.closed_note else ""
+        lines.append(f"No one is online right now{closed}, but I can leave a message for the team, and I can "
+                     "help with orders, returns and questions myself.")
     else:
         lines.append("Would you like me to connect you to a person?")
     lines.append(f"Source: {SOURCE}")

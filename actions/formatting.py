@@ -3,8 +3,8 @@
 Every answer follows the order's real state (store.delivery says which promise was kept or broken): a late
 parcel is called late, with its due date, an apology and what happens next; an order still unshipped after
 its dispatch day is called delayed, with free cancellation on offer; a refund says its amount, where it
-stands and when the money should arrive. The facts (1 business day to dispatch, 5/10 business days before a
-lost-parcel claim, refunds in 3 to 5 business days, 30-day returns) are those of knowledge/docs.
+stands and when the money should arrive. The facts (days to dispatch, business days before a lost-parcel
+claim, days for a refund, the return window, the warehouse) are the shop profile's (shop.yml).
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from shop_profile import current_profile
+from shop_profile.wording import dispatch_time, refund_time
+from shop_profile.wording import money as _money
 from store.delivery import (
-    LOST_AFTER_BUSINESS_DAYS,
     delivery_late,
     dispatch_delayed,
     dispatch_due,
-    is_domestic,
+    lost_after_business_days,
     lost_parcel_claim_from,
     refund_expected_by,
     return_deadline,
 )
 from store.views import OrderView, RefundView, ReturnView, ShipmentView
 
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 STATUS_WORDS = {
     "processing": "being prepared (not shipped yet)",
     "shipped": "on its way",
@@ -35,14 +36,20 @@ STATUS_WORDS = {
 RETURN_WORDS = {
     "requested": "requested: the returns label and instructions are emailed to you within 1 business day",
     "approved": "approved: the returns label has been emailed to you, so the items can go back",
-    "received": "received at our Leeds warehouse and checked",
     "completed": "completed",
     "rejected": "rejected (the items are sent back to you)",
 }
 
 
-def money(amount: Decimal, currency: str = "GBP") -> str:
-    return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{amount:,.2f}"
+def money(amount: Decimal, currency: str | None = None) -> str:
+    """An amount in `currency` (an order's own), else in the shop's currency."""
+    return _money(amount, currency or current_profile().money.currency)
+
+
+def return_words(status: str) -> str:
+    if status == "received":
+        return f"received at our {current_profile().warehouse.city} warehouse and checked"
+    return RETURN_WORDS.get(status, status)
 
 
 def day(moment: datetime | date) -> str:
@@ -82,7 +89,8 @@ def order_tracking(order: OrderView, now: datetime | None = None) -> str:
                     "delayed, and I'm sorry about that. You can wait for it (we email the tracking number as soon "
                     f"as it ships), cancel it free of charge for a full refund of {total}, change its delivery "
                     "address, or talk to a person.")
-        return (f"{head} is being prepared and hasn't shipped yet. We dispatch within 1 business day, so it "
+        return (f"{head} is being prepared and hasn't shipped yet. We dispatch within "
+                f"{dispatch_time(current_profile())}, so it "
                 f"should leave our warehouse by {day(due)} and we'll email you the tracking number. Until then "
                 "you can still cancel it or change its delivery address.")
     if order.status == "shipped" and shipment is not None:
@@ -134,7 +142,7 @@ def _parcel(shipment: ShipmentView) -> str:
 def _late_options(order: OrderView, now: datetime) -> str:
     assert order.shipment is not None
     claim_from, carrier = lost_parcel_claim_from(order), order.shipment.carrier or "the carrier"
-    days = LOST_AFTER_BUSINESS_DAYS[is_domestic(order)]
+    days = lost_after_business_days(order)
     if claim_from and now.date() < claim_from:
         return (f"Late parcels usually still turn up within a few days. If it hasn't arrived by {day(claim_from)} "
                 f"({days} business days after the due date), we'll trace it with {carrier} and, if it's lost, "
@@ -152,7 +160,7 @@ def return_status(request: ReturnView, order: OrderView, now: datetime | None = 
     """A return already open: where it stands and where its refund stands."""
     now = now or datetime.now()
     text = (f"You already have a return open for order **{order.number}** (return #{request.id}, opened "
-            f"{day(request.created_at)}): it is {RETURN_WORDS.get(request.status, request.status)}.")
+            f"{day(request.created_at)}): it is {return_words(request.status)}.")
     if request.refund is not None:
         text += f" {refund_line(request.refund, now)}"
     return text
@@ -165,15 +173,15 @@ def refund_line(refund: RefundView, now: datetime | None = None) -> str:
     since = day(refund.updated_at)
     if refund.status == "pending":
         waiting = ("the returns label is on its way to you" if refund.return_status == "requested" else
-                   "we're waiting for the items to reach our Leeds warehouse")
+                   f"we're waiting for the items to reach our {current_profile().warehouse.city} warehouse")
         return (f"{what}: pending, {waiting}. Once they arrive and are checked, we refund your original payment "
-                "method within 3 to 5 business days.")
+                f"method within {refund_time(current_profile())}.")
     if refund.status == "processing":
         origin = "we received your return" if refund.reason == "return" else "the order was cancelled"
         expected = refund_expected_by(refund)
         if expected is None or now.date() <= expected:
             return (f"{what}: being processed since {since} ({origin}). It should reach your original payment "
-                    f"method by {day(expected) if expected else 'within 3 to 5 business days'}.")
+                    f"method by {day(expected) if expected else 'within ' + refund_time(current_profile())}.")
         return (f"{what}: processing since {since} ({origin}), so it should have reached your original payment "
                 f"method by {day(expected)}. I'm sorry it's taking longer: a person from our team can chase it "
                 "for you.")

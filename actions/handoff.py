@@ -34,12 +34,13 @@ from bot.handoff_triggers import (
     message_trigger,
     user_turns_since_last_handoff,
 )
-from console.handoffs import OFFICE_HOURS, HandoffDesk, QueueStatus
+from console.handoffs import HandoffDesk, QueueStatus
+from shop_profile import current_profile
+from shop_profile.wording import office_hours
 from store.db import session_factory
 
 logger = logging.getLogger(__name__)
 
-SUPPORT_EMAIL = "support@shopdesk-demo.example"
 
 
 @lru_cache(maxsize=1)
@@ -79,9 +80,11 @@ def customer_words(tracker: Tracker, turns: int = 3) -> str:
 
 def customer_notice(status: QueueStatus) -> str:
     if status.agents_online == 0:
+        profile = current_profile()
         return (f"I've passed your message to our customer service team, but no one is online right now "
-                f"(they're available {OFFICE_HOURS}). They'll see what you wrote and get back to you when "
-                f"they're back; you can also email {SUPPORT_EMAIL}. In the meantime I'm still here: I can track, "
+                f"(they're available {office_hours(profile.office_hours)}). They'll see what you wrote and get "
+                f"back to you when they're back; you can also email {profile.contact.email}. In the meantime I'm "
+                "still here: I can track, "
                 "cancel or change orders, start returns and answer questions about the shop.")
     minutes = status.expected_wait_minutes
     wait = "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
@@ -106,8 +109,10 @@ class ActionHandoffToHuman(Action):
             status = desk.queue_status(handoff.id)
         except Exception:  # the queue is down: say so honestly and keep the bot answering
             logger.exception("Could not queue conversation %s for an agent", tracker.sender_id)
+            profile = current_profile()
             dispatcher.utter_message(text=f"Sorry, I can't reach our team from here right now. Please email "
-                                          f"{SUPPORT_EMAIL} and they'll get back to you ({OFFICE_HOURS}).")
+                                          f"{profile.contact.email} and they'll get back to you "
+                                          f"({office_hours(profile.office_hours)}).")
             return self._reset(domain)
         dispatcher.utter_message(text=customer_notice(status))
         if status.agents_online == 0:  # nobody to wait for: the bot keeps helping, starting with the request

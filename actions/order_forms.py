@@ -480,7 +480,7 @@ class ValidateChangeAddressForm(OrderFormValidation):
         elif requested == "confirmation" and looks_like_street(text):
             candidate = _after_correction_words(text)  # "no sorry, it's 19 Queen Street…": confirmed again
         elif requested is None:
-            candidate = address_in(text)  # "change the address on 581146 to 12 High St, Leeds LS1 4AB"
+            candidate = address_in(text)  # "change the address on 581146 to 12 High St, York YO1 7HH"
         else:
             return {}
         if not candidate or candidate.startswith("/"):

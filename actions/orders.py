@@ -26,7 +26,9 @@ from actions.identity import verified_customer_id
 from actions.order_forms import BLOCKER_SLOT
 from actions.other_requests import READ_ONLY, LookUp, follow_up
 from actions.resilience import degrade_on_store_outage
-from store.delivery import is_domestic
+from shop_profile import current_profile
+from shop_profile.wording import refund_time
+from store.delivery import region_of
 from store.service import OrderDesk, OrderDeskError
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
@@ -60,7 +62,7 @@ class ActionAskConfirmation(Action):
                                    f"“{tracker.get_slot('new_address')}” instead of “{order.shipping_address}”?",
             "return_form": f"Just to confirm: open a return for order {order.number} (reason: "
                            f"{tracker.get_slot('return_reason')})? Once we receive the items, {total} is refunded "
-                           "to your original payment method within 3–5 business days.",
+                           f"to your original payment method within {refund_time(current_profile())}.",
         }.get(form, "Shall I go ahead?")
         dispatcher.utter_message(text=question, buttons=YES_NO)
         return []
@@ -161,9 +163,9 @@ class ActionCancelOrder(ConfirmedChangeAction):
     def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
                number: str) -> None:
         refund = desk.cancel_order(customer, number)
-        amount = money(refund.amount, refund.currency)
-        dispatcher.utter_message(text=f"Done: order {number} is cancelled. A full refund of {amount} "
-                                      "is on its way to your original payment method (3–5 business days).")
+        dispatcher.utter_message(text=f"Done: order {number} is cancelled. A full refund of "
+                                      f"{money(refund.amount, refund.currency)} is on its way to your original "
+                                      f"payment method ({refund_time(current_profile())}).")
 
 
 class ActionChangeAddress(ConfirmedChangeAction):
@@ -185,13 +187,14 @@ class ActionOpenReturn(ConfirmedChangeAction):
         request = desk.open_return(customer, number, tracker.get_slot("return_reason") or "")
         order = desk.order(customer, number)
         amount = money(request.refund.amount, order.currency) if request.refund else "the order total"
-        postage = ("a free prepaid Royal Mail returns label" if is_domestic(order) else
-                   "the returns address and instructions (postage from outside the UK is at your own cost, so "
-                   "please use a tracked service)")
+        profile, region = current_profile(), region_of(order)
+        postage = (f"a free prepaid {region.carrier} returns label" if region is not None and region.free_returns
+                   else f"the returns address and instructions (postage from outside {profile.home_region.place} is "
+                        "at your own cost, so please use a tracked service)")
         dispatcher.utter_message(text=(
             f"Your return for order {number} is open (return #{request.id}). Within 1 business day we'll email "
-            f"you {postage}. Once the items reach our Leeds warehouse and are checked, your refund of {amount} "
-            "goes to your original payment method within 3 to 5 business days."))
+            f"you {postage}. Once the items reach our {profile.warehouse.city} warehouse and are checked, your "
+            f"refund of {amount} goes to your original payment method within {refund_time(profile)}."))
 
     def explain_blocker(self, dispatcher: CollectingDispatcher, tracker: Tracker, blocker: str) -> None:
         """A return already open is not a refusal: the customer wants to know where it (and the money) is."""

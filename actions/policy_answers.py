@@ -4,7 +4,7 @@ Every policy intent's rule runs `action_answer_policy_question`. The intent pick
 relevant, knowledge.topics); retrieval with the customer's own words picks the passage; the reply is the
 sentences that answer the specific question plus "Source: <page title>", with the buttons of the intent's
 own response (e.g. "Cancel an order" after a cancellation-fee answer). When the documents have nothing
-relevant enough, the intent's response in domain.yml is sent instead (written to agree with the documents),
+relevant enough, the intent's response in domain.yml is sent instead, its shop facts filled in from shop.yml,
 or, for a question with no policy intent, an honest "not sure".
 
 The action reads only the latest message and returns no events, so it can answer a question asked inside
@@ -29,6 +29,8 @@ from actions.order_forms import FLOW_FORMS
 from actions.other_requests import follow_up
 from knowledge.answers import Answer, answer_question
 from knowledge.topics import Topic, topic_for
+from shop_profile import current_profile
+from shop_profile.wording import response_values
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,8 @@ def reply_for(answer: Answer, topic: Topic | None, domain: DomainDict) -> dict[s
         if buttons:
             message["buttons"] = buttons
         return message
-    if topic and topic.fallback:
-        return {"response": topic.fallback}
+    if topic and topic.fallback:  # its {placeholders} are the shop's facts, from shop.yml
+        return {"response": topic.fallback, **response_values(current_profile())}
     return {"text": NOT_SURE, "buttons": [HUMAN_BUTTON]}
 
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -24,11 +25,11 @@ from actions.identity import verified_customer_id
 from actions.knowledge import MISSES_SLOT, answer_latest_message, reply_for
 from recommender.parsing import clean_label, price_range
 from recommender.service import Filters, Recommendations, RecommendationService, Suggestion
+from shop_profile import current_profile
+from shop_profile.wording import money
 
 logger = logging.getLogger(__name__)
 
-CURRENCY = "GBP"
-SYMBOL = "£"
 CARD_COUNT = 5
 SORRY = "Sorry, I can't look up suggestions right now. Please try again in a moment."
 
@@ -46,7 +47,7 @@ def _latest_entity(tracker: Tracker, name: str) -> dict[str, Any] | None:
 
 
 def _price_words(tracker: Tracker) -> str | None:
-    """The price entity with the words just before it, so 'over £20' is a minimum, not a maximum."""
+    """The price entity with the words just before it, so 'over 20 quid' is a minimum, not a maximum."""
     entity = _latest_entity(tracker, "price_limit")
     if entity is None:
         return None
@@ -57,13 +58,22 @@ def _price_words(tracker: Tracker) -> str | None:
     return entity["value"]
 
 
+def price(amount: float | Decimal) -> str:
+    """A catalogue price: products are priced in the shop's currency."""
+    return money(amount, shop_currency())
+
+
+def shop_currency() -> str:
+    return current_profile().money.currency
+
+
 def _budget_words(filters: Filters) -> str:
     if filters.min_price is not None and filters.max_price is not None:
-        return f" between {SYMBOL}{filters.min_price:.2f} and {SYMBOL}{filters.max_price:.2f}"
+        return f" between {price(filters.min_price)} and {price(filters.max_price)}"
     if filters.max_price is not None:
-        return f" under {SYMBOL}{filters.max_price:.2f}"
+        return f" under {price(filters.max_price)}"
     if filters.min_price is not None:
-        return f" over {SYMBOL}{filters.min_price:.2f}"
+        return f" over {price(filters.min_price)}"
     return ""
 
 
@@ -76,7 +86,7 @@ def product_card(item: Suggestion) -> dict[str, Any]:
         "sku": item.sku,
         "name": item.name,
         "price": f"{item.price:.2f}",
-        "currency": CURRENCY,
+        "currency": shop_currency(),
         "image_url": f"/products/{item.sku}.svg",
         "reason": item.reason,
         "buttons": [{"title": "More like this", "payload": button_payload("recommend_similar", item.sku)},
@@ -89,7 +99,7 @@ def carousel(items: list[Suggestion]) -> dict[str, Any]:
     lines = []
     for number, item in enumerate(items, start=1):
         reason = item.reason[:1].lower() + item.reason[1:]
-        lines.append(f"{number}. {item.name} — {SYMBOL}{item.price:.2f} ({reason})")
+        lines.append(f"{number}. {item.name} — {price(item.price)} ({reason})")
     return {"type": "product_carousel", "text": "\n".join(lines), "products": [product_card(i) for i in items]}
 
 

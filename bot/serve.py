@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         raise SystemExit(f"bot.serve: {TOKEN_ENV} is not set; the Rasa HTTP API is never served without a token")
+    from shop_profile import require_profile
+
+    require_profile("bot.serve")  # a bad shop.yml stops here with its problems listed, not mid-conversation
     # Only Python's own list changes here; /proc/<pid>/cmdline keeps the original arguments.
     sys.argv = rasa_argv(list(sys.argv[1:] if argv is None else argv), token)
     from rasa.__main__ import main as rasa_main

@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from console.security import init_security
     from console.services import EXTENSION, Services
     from console.settings import settings_from_env
+    from shop_profile import ProfileError, current_profile
     from store.db import make_engine, session_factory
     from store.service import OrderDesk
 
@@ -52,6 +53,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if secret == app.config.get("CONSOLE_WEB_SECRET_KEY"):
         raise ConfigurationError("SHOPDESK_CONSOLE_SECRET_KEY must differ from the web app's FLASK_SECRET_KEY")
 
+    try:
+        current_profile()  # the console and its messages to customers name the shop and its assistant
+    except ProfileError as error:
+        raise ConfigurationError(str(error)) from None
+
     sessions = session_factory(make_engine(app.config["SHOPDESK_DATABASE_URL"]))
     app.extensions[EXTENSION] = Services(
         sessions=sessions, handoffs=HandoffDesk(sessions), orders=OrderDesk(sessions),
@@ -59,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         app.config["SHOPDESK_RASA_TIMEOUT_S"]),
     )
     init_security(app)
+    app.jinja_env.globals["shop"] = current_profile  # the shop's name in the header, read per page
     app.register_blueprint(auth.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(conversations.bp)

@@ -19,7 +19,6 @@ from console.models import OPEN_STATUSES, Agent, Handoff, HandoffReason, Handoff
 
 ONLINE_WINDOW = timedelta(seconds=45)  # an agent whose console has not checked in for this long is away
 DEFAULT_WAIT_PER_PLACE = timedelta(minutes=3)  # before there is any history to estimate from
-OFFICE_HOURS = "Monday to Friday, 9:00–17:30 (UK time)"
 MAX_NOTE_CHARS = 2000
 
 

@@ -18,12 +18,20 @@ from console.rasa_client import RasaUnavailable
 from console.security import ConsoleUser
 from console.services import Services
 from console.transcript import is_paused, latest_slot, latest_user_metadata, transcript
+from shop_profile import current_profile
 
 MAX_REPLY_CHARS = 2000
-RETURN_MESSAGE = ("You're back with the ShopDesk assistant. Ask me anything, or ask for a person again "
-                  "whenever you like.")
-CLOSE_MESSAGE = ("Our customer service team has closed this chat. Thanks for getting in touch! I'm the ShopDesk "
-                 "assistant and I'm here if you need anything else.")
+
+
+def return_message() -> str:
+    """What the customer reads when an agent hands the conversation back to the assistant."""
+    return (f"You're back with {current_profile().assistant.name}, the assistant. Ask me anything, or ask for a "
+            "person again whenever you like.")
+
+
+def close_message() -> str:
+    return ("Our customer service team has closed this chat. Thanks for getting in touch! I'm "
+            f"{current_profile().assistant.name}, the assistant, and I'm here if you need anything else.")
 
 
 class ActionRefused(Exception):
@@ -109,7 +117,7 @@ def give_back(svc: Services, user: ConsoleUser, handoff_id: int, *, close: bool,
     if close and not (note or "").strip():
         raise ActionRefused("Please write a short resolution note before closing.")
     try:
-        svc.rasa.resume(handoff.conversation_id, CLOSE_MESSAGE if close else RETURN_MESSAGE)
+        svc.rasa.resume(handoff.conversation_id, close_message() if close else return_message())
     except RasaUnavailable as exc:
         raise ActionRefused(f"Nothing changed: {exc}") from exc
     try:

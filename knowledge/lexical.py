@@ -1,4 +1,4 @@
-"""BM25 over the stored chunks (bm25s): the exact-word signal that dense embeddings blur (INV-, DHL, Norway)."""
+"""BM25 over the stored chunks (bm25s): the exact-word signal that dense embeddings blur (INV-, carriers, Norway)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Pick the sentences of a passage that answer the question asked, not the whole section.
 
-"Do you deliver on Saturdays?" matched against the UK delivery section should get the Saturday sentence,
-not the Royal Mail price table. Each unit (a sentence, a list item, a table row written out as
-"Norway, Switzerland, Iceland: £14.95") is scored by its cosine similarity to the question plus a bonus
+"Do you deliver on Saturdays?" matched against a delivery section should get the Saturday sentence, not
+the carrier's price table. Each unit (a sentence, a list item, a table row written out as
+"Norway, Switzerland, Iceland: 14.95") is scored by its cosine similarity to the question plus a bonus
 for the question's content words it contains; the best unit and any close runner-ups are kept (at most
 MAX_UNITS), a sentence that leans on the one before it ("It", "This"...) brings that one along, and the
 result reads in document order; a section's first sentence gets a small lift, since help pages open with the

@@ -24,6 +24,8 @@ from recommender import text
 from recommender.artifact import LoadedModel, ModelHolder
 from recommender.data import EXCLUDED_STATUSES, customer_purchases
 from recommender.parsing import clean_label
+from shop_profile import current_profile
+from shop_profile.wording import money
 from store.db import default_engine
 from store.models import Customer, Order, OrderLine, Product
 
@@ -239,7 +241,7 @@ class RecommendationService:
         product = self.resolve_product(reference, customer_id)
         if product is None:
             return None
-        parts = [f"{product.name} (SKU {product.sku}) costs £{product.price:.2f}",
+        parts = [f"{product.name} (SKU {product.sku}) costs {money(product.price, current_profile().money.currency)}",
                  f"and is in stock ({product.stock} available)." if product.stock > 0 else
                  "but is out of stock at the moment."]
         loaded = self._model()

@@ -41,6 +41,7 @@ from sqlalchemy import text
 
 from actions.resilience import HUMAN_BUTTON, STORE_ERRORS, STORE_UNAVAILABLE, unvalidated_slot_resets
 from runtime.structured_logging import configure_json_logging, conversation_id
+from shop_profile import require_profile
 
 logger = logging.getLogger("shopdesk.action_server")
 
@@ -176,6 +177,7 @@ def main() -> None:
     except MissingActionToken as error:
         print(f"action server: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    require_profile("action server")  # a bad shop.yml: its problems listed, exit status 1, no traceback
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("binding the action server to %s: keep that network private to Rasa", args.host)
     loader = AppLoader(factory=partial(build_app, args.actions))

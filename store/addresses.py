@@ -1,15 +1,16 @@
 """Delivery addresses typed into a chat: parsed into street, postcode and city, checked against the shop's
-delivery rules (knowledge/docs/shipping-delivery.md), and stored in one tidy format.
+delivery rules (the shop profile's delivery regions, shop.yml), and stored in one tidy format.
 
 Why parse at all: a free-text address is what the warehouse prints on the label, so "22 baker st london
 nw1 6xe" must become "22 Baker St, London NW1 6XE, United Kingdom", and an address the carrier cannot use
 (no house number, a mistyped postcode, a PO box abroad, another country) must be refused with a message
 that says exactly what to fix. The rules:
-- a changed address stays in the order's country (charges and customs were worked out for it);
-- UK (Royal Mail) orders need a valid UK postcode; other countries' postcodes are checked where their
-  format is well known;
-- PO boxes only within the UK (DHL cannot deliver to them).
-Pure Python: no database, no Rasa.
+- a changed address stays in the order's country (charges and customs were worked out for it), or within
+  the shop's home region;
+- postcodes are checked where their format is well known (UK postcodes for the UK and the islands that
+  use them);
+- PO boxes only where the region's carrier delivers to them (a region's `po_boxes`).
+No database, no Rasa.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shop_profile import current_profile
+
 MAX_ADDRESS_LENGTH = 300
 
 # Countries as the store names them (Customer.country, from the Online Retail data) -> display name.
 DISPLAY_NAMES = {"EIRE": "Ireland", "USA": "United States", "RSA": "South Africa", "European Community": "EU"}
-# Royal Mail destinations: UK postcodes, PO boxes allowed.
-DOMESTIC = frozenset({"United Kingdom", "Channel Islands", "Isle of Man"})
+# Places that use UK postcodes (a fact about postcodes, not about the shop).
+UK_POSTCODE_COUNTRIES = frozenset({"United Kingdom", "Channel Islands", "Isle of Man"})
 EU = frozenset({"Austria", "Belgium", "Bulgaria", "Croatia", "Cyprus", "Czech Republic", "Denmark", "Estonia",
                 "Finland", "France", "Germany", "Greece", "Hungary", "EIRE", "Italy", "Latvia", "Lithuania",
                 "Luxembourg", "Malta", "Netherlands", "Poland", "Portugal", "Romania", "Slovakia", "Slovenia",
                 "Spain", "Sweden", "European Community"})
-# "We deliver to ..." (shipping-delivery.md, International delivery), plus the UK itself.
-DELIVERY_COUNTRIES = DOMESTIC | EU | frozenset({
+# Country names customers write, as the store names them (which of them the shop delivers to is shop.yml's).
+KNOWN_COUNTRIES = UK_POSTCODE_COUNTRIES | EU | frozenset({
     "Norway", "Switzerland", "Iceland", "USA", "Canada", "Australia", "New Zealand", "Japan", "Singapore",
     "Hong Kong", "Israel", "United Arab Emirates"})
 
@@ -41,7 +44,7 @@ _ALIASES = {
     "uae": "United Arab Emirates", "the netherlands": "Netherlands",
     "holland": "Netherlands", "españa": "Spain", "italia": "Italy", "schweiz": "Switzerland", "suisse": "Switzerland",
     "österreich": "Austria", "south africa": "RSA", "rsa": "RSA", "czechia": "Czech Republic",
-    **{name.lower(): name for name in DELIVERY_COUNTRIES | {"Russia", "China", "India", "Brazil", "Mexico",
+    **{name.lower(): name for name in KNOWN_COUNTRIES | {"Russia", "China", "India", "Brazil", "Mexico",
                                                              "Turkey", "Ukraine", "Lebanon", "Bahrain",
                                                              "Saudi Arabia", "Nigeria", "Egypt", "Argentina"}},
 }
@@ -60,7 +63,7 @@ class PostcodeRule:
 
 _FIVE, _FOUR = PostcodeRule(r"\d{5}", "75002"), PostcodeRule(r"\d{4}", "1000")
 POSTCODES: dict[str, PostcodeRule] = {
-    **{c: PostcodeRule(UK_POSTCODE, "LS10 1AB", city_first=True) for c in DOMESTIC},
+    **{c: PostcodeRule(UK_POSTCODE, "LS10 1AB", city_first=True) for c in UK_POSTCODE_COUNTRIES},
     **{c: _FIVE for c in ("France", "Germany", "Spain", "Italy", "Finland", "Lithuania", "Croatia", "Estonia")},
     **{c: _FOUR for c in ("Belgium", "Switzerland", "Austria", "Denmark", "Norway", "Cyprus", "Bulgaria",
                           "Hungary", "Slovenia", "Luxembourg", "New Zealand")},
@@ -123,9 +126,21 @@ def in_prose(country: str) -> str:
     return f"the {name}" if name.startswith(("United", "Netherlands", "Czech", "Channel", "Isle")) else name
 
 
+def delivery_countries() -> frozenset[str]:
+    """Every country of the shop's delivery regions."""
+    return current_profile().delivery.countries
+
+
+def _home_countries() -> frozenset[str]:
+    return current_profile().home_region.countries
+
+
 def canonical_country(text: str | None) -> str | None:
     """The store's name for a country written by a customer ("UK", "Deutschland"), or None."""
-    return _ALIASES.get(" ".join((text or "").split()).strip(" .").lower()) if text else None
+    if not text:
+        return None
+    key = " ".join(text.split()).strip(" .").lower()
+    return _ALIASES.get(key) or next((c for c in delivery_countries() if c.lower() == key), None)
 
 
 def country_at_end(address: str) -> str | None:
@@ -148,15 +163,15 @@ def parse_address(text: str | None, country: str | None = None) -> ParsedAddress
     parts, named = _split_country(parts)
     if country is None:
         country = named or ("United Kingdom" if _find(UK_POSTCODE, parts) else "")
-    if named and named != country and not (named in DOMESTIC and country in DOMESTIC):
+    home = _home_countries()
+    if named and named != country and not (named in home and country in home):
         raise AddressError(_other_country(country, named))
-    if _PO_BOX.search(flat) and country not in DOMESTIC:
-        raise AddressError("Sorry, we can't deliver to PO boxes outside the UK: DHL needs a street address. "
-                           "Please give a street address with house number, postcode and city.")
+    if _PO_BOX.search(flat):
+        _check_po_box(country)
     rule = POSTCODES.get(country, _ANY_POSTCODE)
     found = _find(rule.pattern, parts)
     if found is None and rule.required:
-        if country not in DOMESTIC and _find(UK_POSTCODE, parts):
+        if country not in UK_POSTCODE_COUNTRIES and _find(UK_POSTCODE, parts):
             raise AddressError(_other_country(country, "United Kingdom"))
         raise AddressError(_postcode_problem(country, rule, parts))
     postcode, parts = ("", parts) if found is None else _cut(parts, *found)
@@ -222,11 +237,11 @@ def _street_and_city(parts: list[str], found: tuple[int, re.Match[str]] | None) 
         return (before, after) if after else _split_single(before)
     if before or after:  # "London SW1A 2AA", "75002 Paris": the city shares the postcode's part
         return ", ".join(parts[:index] + parts[index + 1:]), " ".join(p for p in (before, after) if p)
-    if index + 1 < len(parts):  # "..., LS1 1AA, Leeds"
+    if index + 1 < len(parts):  # "..., YO1 7HH, York"
         return ", ".join(parts[:index] + parts[index + 2:]), parts[index + 1]
     if index < 2:  # "1 High Street, LS1 1AA": no city
         return parts[0], ""
-    return ", ".join(parts[:index - 1]), parts[index - 1]  # "..., Leeds, LS1 1AA"
+    return ", ".join(parts[:index - 1]), parts[index - 1]  # "..., York, YO1 7HH"
 
 
 def _split_single(text: str) -> tuple[str, str]:
@@ -240,7 +255,7 @@ def _split_single(text: str) -> tuple[str, str]:
 
 def _normalise_postcode(postcode: str, country: str) -> str:
     code = " ".join(postcode.upper().split())
-    if country in DOMESTIC or country == "Canada":
+    if country in UK_POSTCODE_COUNTRIES or country == "Canada":
         compact = code.replace(" ", "")
         return f"{compact[:-3]} {compact[-3:]}"
     if country == "Netherlands":
@@ -270,7 +285,7 @@ def _capitalise(word: re.Match[str]) -> str:
 
 def _postcode_problem(country: str, rule: PostcodeRule, parts: list[str]) -> str:
     where = country_name(country)
-    if country in DOMESTIC:
+    if country in UK_POSTCODE_COUNTRIES:
         attempt = _UK_ATTEMPT.search(" ".join(parts[1:] or parts).upper())
         start = f"“{attempt.group(0)}” isn't a valid UK postcode." if attempt else "I couldn't find the postcode."
         return f"{start} UK postcodes look like LS10 1AB or SW1A 2AA; please send the full address again."
@@ -278,15 +293,28 @@ def _postcode_problem(country: str, rule: PostcodeRule, parts: list[str]) -> str
             "the full address again: street and house number, postcode and city.")
 
 
+def _check_po_box(country: str) -> None:
+    """PO boxes only where the region's carrier delivers to them."""
+    profile = current_profile()
+    region = profile.delivery.region_for(country)
+    if region is not None and region.po_boxes:
+        return
+    allowed = [r.place for r in profile.delivery.regions if r.po_boxes]
+    where = f" outside {' and '.join(allowed)}" if allowed else ""
+    carrier = f": {region.carrier} needs a street address" if region is not None else ""
+    raise AddressError(f"Sorry, we can't deliver to PO boxes{where}{carrier}. Please give a street address with "
+                       "house number, postcode and city.")
+
+
 def _other_country(country: str, named: str) -> str:
     if not country:
         return f"Sorry, we don't deliver to {in_prose(named)}."
     base = (f"This order is being delivered to {in_prose(country)}, and a new address has to be in the same "
             "country (delivery charges and customs depend on it).")
-    if named not in DELIVERY_COUNTRIES:
+    if named not in delivery_countries():
         return f"{base} We don't deliver to {in_prose(named)} at the moment."
     return f"{base} To send it to {in_prose(named)}, cancel this order and place a new one."
 
 
-__all__ = ["DELIVERY_COUNTRIES", "MAX_ADDRESS_LENGTH", "AddressError", "ParsedAddress", "address_problem",
-           "canonical_country", "country_at_end", "country_name", "parse_address"]
+__all__ = ["MAX_ADDRESS_LENGTH", "AddressError", "ParsedAddress", "address_problem", "canonical_country",
+           "country_at_end", "country_name", "delivery_countries", "parse_address"]

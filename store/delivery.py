@@ -1,22 +1,19 @@
 """The shop's delivery and refund promises as dates, so an answer can say whether one was kept.
 
-From knowledge/docs: orders are dispatched within 1 business day (weekend orders on the next business day);
-a parcel not delivered by its expected date is late, and is traced as lost 5 business days after that date
-in the UK (10 abroad); a refund reaches the original payment method 3 to 5 business days after it starts
-processing. Business days are Monday to Friday (UK bank holidays are not modelled).
+The promises are the shop profile's (shop.yml): orders are dispatched within `dispatch_business_days`
+(weekend orders on the next business day); a parcel not delivered by its expected date is late, and is
+traced as lost its region's `lost_after_business_days` after that date; a refund reaches the original
+payment method within `returns.refund_business_days` of it starting to process. Business days are Monday
+to Friday (public holidays are not modelled).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from store.addresses import DOMESTIC
+from shop_profile import current_profile
+from shop_profile.model import Region
 from store.views import OrderView, RefundView
-
-DISPATCH_BUSINESS_DAYS = 1
-LOST_AFTER_BUSINESS_DAYS = {True: 5, False: 10}  # domestic?
-REFUND_BUSINESS_DAYS = (3, 5)
-RETURN_WINDOW_DAYS = 30
 
 
 def is_business_day(day: date) -> bool:
@@ -37,18 +34,29 @@ def dispatch_due(order: OrderView) -> date:
     placed = order.placed_at.date()
     if not is_business_day(placed):  # dispatched on the next business day
         return add_business_days(placed, 0)
-    return add_business_days(placed, DISPATCH_BUSINESS_DAYS)
+    return add_business_days(placed, current_profile().delivery.dispatch_business_days)
 
 
 def dispatch_delayed(order: OrderView, now: datetime) -> bool:
-    """Still unshipped after more than 1 business day."""
+    """Still unshipped after its dispatch days."""
     return order.status == "processing" and now.date() > dispatch_due(order)
 
 
-def is_domestic(order: OrderView) -> bool:
+def region_of(order: OrderView) -> Region | None:
+    """The delivery region the order goes to: by its country, else by its carrier (None: neither is known)."""
+    delivery = current_profile().delivery
     if order.country:
-        return order.country in DOMESTIC
-    return bool(order.shipment and order.shipment.carrier == "Royal Mail")
+        return delivery.region_for(order.country)
+    carrier = order.shipment.carrier if order.shipment else None
+    return next((r for r in delivery.regions if r.carrier == carrier), None)
+
+
+def lost_after_business_days(order: OrderView) -> int:
+    """How long after its due date a late parcel is traced as lost (region unknown: the longest wait)."""
+    region = region_of(order)
+    if region is not None:
+        return region.lost_after_business_days
+    return max(r.lost_after_business_days for r in current_profile().delivery.regions)
 
 
 def delivery_late(order: OrderView, now: datetime) -> bool:
@@ -62,17 +70,16 @@ def lost_parcel_claim_from(order: OrderView) -> date | None:
     """From when a parcel that still hasn't arrived is traced with the carrier (a lost-parcel claim)."""
     if order.shipment is None or order.shipment.estimated_delivery is None:
         return None
-    days = LOST_AFTER_BUSINESS_DAYS[is_domestic(order)]
-    return add_business_days(order.shipment.estimated_delivery.date(), days)
+    return add_business_days(order.shipment.estimated_delivery.date(), lost_after_business_days(order))
 
 
 def return_deadline(order: OrderView) -> date | None:
     delivered = order.shipment.delivered_at if order.shipment else None
-    return (delivered + timedelta(days=RETURN_WINDOW_DAYS)).date() if delivered else None
+    return (delivered + timedelta(days=current_profile().returns.window_days)).date() if delivered else None
 
 
 def refund_expected_by(refund: RefundView) -> date | None:
     """When a processing refund should be on the customer's statement (None unless processing)."""
     if refund.status != "processing":
         return None
-    return add_business_days(refund.updated_at.date(), REFUND_BUSINESS_DAYS[1])
+    return add_business_days(refund.updated_at.date(), current_profile().returns.refund_business_days[1])

@@ -13,6 +13,13 @@ from decimal import Decimal
 from sqlalchemy import DateTime, Enum, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shop_profile import current_profile
+
+
+def shop_currency() -> str:
+    """A new order's currency unless the import says otherwise: the shop's (shop.yml)."""
+    return current_profile().money.currency
+
 
 class Base(DeclarativeBase):
     pass
@@ -85,7 +92,7 @@ class Order(Base):
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus))
     placed_at: Mapped[datetime] = mapped_column(DateTime)
     shipping_address: Mapped[str] = mapped_column(Text)
-    currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    currency: Mapped[str] = mapped_column(String(3), default=shop_currency)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     customer: Mapped[Customer] = relationship(back_populates="orders")

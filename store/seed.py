@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from shop_profile import current_profile
 from store.db import PROJECT_ROOT, make_engine
 from store.migrate import upgrade_database
 from store.models import (
@@ -56,6 +57,8 @@ LOCALES = {"United Kingdom": "en_GB", "Germany": "de_DE", "France": "fr_FR", "EI
            "Spain": "es_ES", "Netherlands": "nl_NL", "Belgium": "nl_BE", "Switzerland": "de_CH",
            "Portugal": "pt_PT", "Australia": "en_AU", "Norway": "no_NO", "Italy": "it_IT"}
 REASONS = ["arrived damaged", "not as described", "changed my mind", "wrong size", "arrived too late"]
+
+DATA_CURRENCY = "GBP"  # the Online Retail data set's prices are in sterling, whatever shop.yml says
 
 
 @dataclass
@@ -186,7 +189,7 @@ def _make_order(invoice: _Invoice, customer: Customer, products: dict[str, Produ
                 now: datetime, rng: random.Random, return_share: float) -> Order:
     placed_at = invoice.placed_at + shift
     age_days = (now - placed_at).days
-    order = Order(number=invoice.number, customer=customer, placed_at=placed_at, currency="GBP",
+    order = Order(number=invoice.number, customer=customer, placed_at=placed_at, currency=DATA_CURRENCY,
                   shipping_address=customer.address, status=OrderStatus.PROCESSING)
     order.lines = [OrderLine(product=products[sku], quantity=q, unit_price=p) for sku, q, p in invoice.lines]
     if invoice.number.startswith("C"):
@@ -206,14 +209,19 @@ def _make_order(invoice: _Invoice, customer: Customer, products: dict[str, Produ
 
 
 def _make_shipment(invoice: _Invoice, placed_at: datetime, age_days: int, rng: random.Random) -> Shipment:
-    carrier = "Royal Mail" if invoice.country == "United Kingdom" else "DHL"
+    # As the data set has it: the warehouse's own country ships domestic, everywhere else as the first
+    # region abroad (the shop profile's regions name the carriers and their transit days).
+    profile = current_profile()
+    home = invoice.country == profile.warehouse.country
+    region = profile.home_region if home else (profile.abroad_region or profile.home_region)
+    carrier = region.carrier
     shipped_at = placed_at + timedelta(days=1, hours=rng.randint(1, 8))
-    transit = timedelta(days=2 if carrier == "Royal Mail" else 4)
+    transit = timedelta(days=region.transit_days)
     shipment = Shipment(carrier=carrier, tracking_number=f"{carrier[:2].upper()}{rng.randrange(10**9, 10**10)}GB",
                         shipped_at=shipped_at, estimated_delivery=shipped_at + transit,
                         status=ShipmentStatus.IN_TRANSIT)
     events = [ShipmentEvent(status=ShipmentStatus.LABEL_CREATED, occurred_at=placed_at + timedelta(hours=20),
-                            location="ShopDesk warehouse, Leeds"),
+                            location=f"{profile.warehouse.name}, {profile.warehouse.city}"),
               ShipmentEvent(status=ShipmentStatus.IN_TRANSIT, occurred_at=shipped_at,
                             location=f"{carrier} sorting centre")]
     if age_days >= IN_TRANSIT_DAYS:

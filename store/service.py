@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shop_profile import current_profile
 from store.addresses import MAX_ADDRESS_LENGTH, AddressError, address_problem, parse_address
 from store.db import session_factory
 from store.models import (
@@ -41,7 +42,6 @@ from store.views import (
     return_view,
 )
 
-RETURN_WINDOW_DAYS = 30
 # Identity checks (order number + email): every failed check counts against the email, the order number,
 # the client address and the conversation it came from; once any of them has MAX_FAILED_VERIFICATIONS
 # failures within VERIFICATION_LOCKOUT, further checks touching it are refused unevaluated. So tries
@@ -355,6 +355,10 @@ class OrderDesk:
         return order
 
 
+def return_window_days() -> int:
+    return current_profile().returns.window_days
+
+
 def _cancellation_blocker(order: Order) -> str | None:
     match order.status:
         case OrderStatus.PROCESSING:
@@ -363,10 +367,11 @@ def _cancellation_blocker(order: Order) -> str | None:
             return f"Order {order.number} is already cancelled."
         case OrderStatus.SHIPPED:
             return (f"Order {order.number} has already shipped, so it can't be cancelled any more. "
-                    "Once it arrives you can return it within 30 days for a full refund.")
+                    f"Once it arrives you can return it within {return_window_days()} days for a full refund.")
         case _:
             return (f"Order {order.number} has already been {order.status.value}, so it can't be "
-                    "cancelled. You can start a return instead if it is within 30 days of delivery.")
+                    f"cancelled. You can start a return instead if it is within {return_window_days()} days of "
+                    "delivery.")
 
 
 def _address_change_blocker(order: Order) -> str | None:
@@ -386,8 +391,9 @@ def _return_blocker(order: Order, now: datetime) -> str | None:
     if any(r.status not in (ReturnStatus.REJECTED,) for r in order.returns):
         return f"A return for order {order.number} is already open."
     delivered = order.shipment.delivered_at if order.shipment else None
-    if delivered is None or now - delivered > timedelta(days=RETURN_WINDOW_DAYS):
-        return (f"Order {order.number} was delivered more than {RETURN_WINDOW_DAYS} days ago, so it is "
+    window = return_window_days()
+    if delivered is None or now - delivered > timedelta(days=window):
+        return (f"Order {order.number} was delivered more than {window} days ago, so it is "
                 "outside our return window.")
     return None
 
@@ -397,7 +403,6 @@ __all__ = [
     "MAX_ADDRESS_LENGTH",
     "MAX_FAILED_VERIFICATIONS",
     "MAX_FAILED_VERIFICATIONS_PER_DAY",
-    "RETURN_WINDOW_DAYS",
     "VERIFICATION_LOCKOUT",
     "AddressCheck",
     "CustomerView",

@@ -44,7 +44,7 @@ class RefundView:
     status: str
     created_at: datetime
     updated_at: datetime
-    currency: str = "GBP"
+    currency: str = ""  # "": the shop's currency (shop.yml)
     # what it is for: "return" (items sent back) or "cancellation"; the return's own status when it has one
     reason: str = "cancellation"
     return_status: str | None = None

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
+from shop_profile import ProfileError, current_profile
 from store.db import make_engine, session_factory
 from store.origins import allowed_origins, invalid_origins
 from web.settings import MODES, settings_from_env
@@ -39,6 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if len(app.config.get("SECRET_KEY") or "") < 16:
         raise ConfigurationError("FLASK_SECRET_KEY is not set (scripts/setup.sh writes one into .env)")
     _check_site_settings(app)
+    try:
+        current_profile()  # the storefront and widget show the shop's name: a bad shop.yml stops start-up
+    except ProfileError as error:
+        raise ConfigurationError(str(error)) from None
     # Uploads are limited again in web.uploads; this stops oversized bodies before they are read.
     app.config["MAX_CONTENT_LENGTH"] = app.config["SHOPDESK_MAX_UPLOAD_BYTES"] + 64 * 1024
 
@@ -48,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import api, cross_origin, identity, widget
 
     cross_origin.init_app(app)
+    app.jinja_env.globals["shop"] = current_profile  # the shop's name, assistant and locale, read per page
     if app.config["SHOPDESK_MODE"] == "demo":
         from web import storefront
 

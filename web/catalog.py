@@ -8,6 +8,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shop_profile import current_profile
+from shop_profile.wording import money
 from store.attachments import OPEN_RETURN_STATUSES
 from store.models import Customer, Order, OrderLine, OrderStatus, Product, ReturnRequest
 
@@ -24,7 +26,7 @@ class ProductCard:
 
     @property
     def price_label(self) -> str:
-        return format_gbp(self.price)
+        return format_price(self.price)
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,9 @@ class DemoShopper:
     order_number: str
 
 
-def format_gbp(amount: Decimal) -> str:
-    return f"£{Decimal(amount).quantize(Decimal('0.01')):,}"
+def format_price(amount: Decimal) -> str:
+    """A catalogue price in the shop's currency (shop.yml)."""
+    return money(amount, current_profile().money.currency)
 
 
 def _card(p: Product) -> ProductCard:

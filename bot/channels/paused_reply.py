@@ -19,11 +19,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bot.channels.store_reader import StoreReader
+from shop_profile import current_profile
+from shop_profile.wording import office_hours
 
 logger = logging.getLogger(__name__)
 
 ONLINE_WINDOW = timedelta(seconds=45)  # console.handoffs.ONLINE_WINDOW
-OFFICE_HOURS = "Monday to Friday, 9:00–17:30 (UK time)"  # console.handoffs.OFFICE_HOURS
 OPEN_HANDOFF = ("SELECT id, status FROM handoffs WHERE conversation_id = :cid AND status IN ('waiting', 'claimed') "
                 "ORDER BY id DESC")
 POSITION = "SELECT COUNT(*) FROM handoffs WHERE status = 'waiting' AND id <= :id"
@@ -33,7 +34,8 @@ ONLINE = "SELECT COUNT(*) FROM console_agents WHERE active = :yes AND last_seen_
 def acknowledgement_text(position: int, agents_online: int) -> str:
     if agents_online == 0:
         return ("Thanks, I've added this to your message for our customer service team. No one is online right "
-                f"now; they're available {OFFICE_HOURS} and will reply here as soon as they're back.")
+                f"now; they're available {office_hours(current_profile().office_hours)} and will reply here as "
+                "soon as they're back.")
     place = "next in line" if position <= 1 else f"number {position} in the queue"
     return (f"Thanks, your message has been passed to our customer service team. You're {place}; someone will "
             "be with you shortly.")

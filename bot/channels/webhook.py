@@ -48,6 +48,8 @@ from bot.channels.validation import (
     check_sender,
     parse_json_object,
 )
+from shop_profile import current_profile
+from shop_profile.wording import money
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,6 @@ CLIENT_KEY = "shopdesk_client"
 # 320-digit one overflows, which was a 500 instead of a 401.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 TEXT_ONLY = {"buttons": False, "cards": False, "images": False}
-CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -106,9 +107,7 @@ def _price(product: dict[str, Any]) -> str:
         amount = Decimal(str(product.get("price")))
     except (InvalidOperation, ValueError):
         return ""
-    currency = str(product.get("currency") or "GBP").upper()
-    sign_ = CURRENCY_SIGNS.get(currency)
-    return f"{sign_}{amount:.2f}" if sign_ else f"{amount:.2f} {currency}"
+    return money(amount, str(product.get("currency") or current_profile().money.currency))
 
 
 def cards_as_text(custom: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.models import Handoff
+from shop_profile import current_profile
 from store.db import make_engine
 from store.models import Customer, Order
 from store.tokens import issue_customer_token
@@ -135,7 +136,7 @@ def test_claim_reply_and_return_to_bot(client, agents, desk, fake_rasa) -> None:
     response = client.post(f"/conversations/{handoff.id}/return", data={"csrf_token": csrf, "note": ""})
     assert response.status_code == 302
     resumed = fake_rasa.posts[-1]["events"]
-    assert resumed[0] == {"event": "resume"} and "back with the ShopDesk assistant" in resumed[-2]["text"]
+    assert resumed[0] == {"event": "resume"} and f"back with {current_profile().assistant.name}" in resumed[-2]["text"]
     assert resumed[-1] == {"event": "action", "name": "action_listen"}  # the next message starts a new turn
     assert desk.get(handoff.id).status == "returned"
 

@@ -154,13 +154,16 @@ def test_when_the_queue_is_unreachable_the_bot_keeps_answering(monkeypatch: pyte
 def test_contact_details_are_the_contact_pages_own(action_db: HandoffDesk, agents) -> None:
     from pathlib import Path
 
-    from actions.contact import HOURS, PHONE_ABROAD, PHONE_UK, SOURCE, ActionContactDetails
-    from actions.handoff import SUPPORT_EMAIL
+    from actions.contact import SOURCE, ActionContactDetails
+    from shop_profile import current_profile
+    from shop_profile.wording import office_hours
 
+    profile = current_profile()  # the demo shop's shop.yml, which must agree with the demo shop's contact page
+    PHONE_UK, SUPPORT_EMAIL = profile.contact.phone, profile.contact.email
     page = " ".join((Path(__file__).resolve().parents[2] / "knowledge/docs/contact.md").read_text().split())
-    assert all(fact in page for fact in (PHONE_UK, PHONE_ABROAD, SUPPORT_EMAIL, "Monday to Friday, 9:00 to 17:30",
-                                         f"title: {SOURCE}"))
-    assert HOURS.startswith("Monday to Friday, 9:00 to 17:30")
+    assert all(fact in page for fact in (PHONE_UK, profile.contact.phone_international, SUPPORT_EMAIL,
+                                         office_hours(profile.office_hours), f"title: {SOURCE}",
+                                         profile.warehouse.address))
     dispatcher = CollectingDispatcher()
     assert ActionContactDetails().run(dispatcher, tracker([user_event("can I call you?", "contact_customer_service")]),
                                       DOMAIN) == []

@@ -518,8 +518,10 @@
     var number = Number(amount);
     if (!isFinite(number)) return String(amount || "");
     try {
-      return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-GB", { style: "currency", currency: currency || "GBP" })
-        .format(number);
+      // The host page's language (the storefront sets it from shop.yml's locale); cards carry their currency.
+      var locale = lang === "zh" ? "zh-CN" : (document.documentElement.lang || undefined);
+      return new Intl.NumberFormat(locale, currency ? { style: "currency", currency: currency }
+        : { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(number);
     } catch (e) { return String(amount); }
   }
 
