@@ -134,7 +134,7 @@ def _latest_event(order: OrderView) -> str:
 
 
 def _parcel(shipment: ShipmentView) -> str:
-    """"Royal Mail (tracking number RM123GB)", or as much of it as the shop's data gives."""
+    """"DHL (tracking number JD0123)", or as much of it as the shop's data gives."""
     carrier = shipment.carrier or "the carrier"
     return f"{carrier} (tracking number {shipment.tracking_number})" if shipment.tracking_number else carrier
 
