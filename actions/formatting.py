@@ -134,7 +134,7 @@ def _latest_event(order: OrderView) -> str:
 
 
 def _parcel(shipment: ShipmentView) -> str:
-    """"DHL (tracking number JD0123)", or as much of it as the shop's data gives."""
+    """The carrier and its tracking number, or as much of it as the shop's data gives."""
     carrier = shipment.carrier or "the carrier"
     return f"{carrier} (tracking number {shipment.tracking_number})" if shipment.tracking_number else carrier
 

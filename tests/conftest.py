@@ -43,6 +43,19 @@ def copy_database(template: Path, directory: Path) -> str:
     return f"sqlite:///{target}"
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store migrated by Alembic once per session; tests take copies (copy_database)."""
+    from store.db import make_engine
+    from store.migrate import upgrade_database
+
+    path = tmp_path_factory.mktemp("migrated-store") / "shop.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
 def sessions(store_url: str) -> Iterator[Any]:
     """Sessions on the folder's `store_url` (each test folder's conftest says what the store holds)."""

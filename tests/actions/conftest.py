@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,8 @@ def domain() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "domain.yml").read_text())
 
 
-@pytest.fixture
-def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
-    engine = make_engine(url)
-    upgrade_database(engine)
-    seed(engine, FIXTURE, rng_seed=7, return_share=0.0)
-    engine.dispose()
+def served_store(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the actions' order desk at the store `url` for one test, then let it go."""
     monkeypatch.setenv("SHOPDESK_DATABASE_URL", url)
     monkeypatch.setenv("SHOPDESK_SIGNING_KEY", SIGNING_KEY)
     store.db.default_engine.cache_clear()
@@ -45,6 +41,17 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     store.db.default_engine().dispose()
     store.db.default_engine.cache_clear()
     actions.desk.order_desk.cache_clear()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = make_engine(url)
+    upgrade_database(engine)
+    # anchored at noon today: whether a parcel is late by now must not depend on the hour the tests run
+    seed(engine, FIXTURE, rng_seed=7, anchor=date.today(), return_share=0.0)
+    engine.dispose()
+    yield from served_store(url, monkeypatch)
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import actions.desk
-import store.db
 from actions.order_forms import ValidateTrackOrderForm
 from actions.orders import ActionCancelOrder, ActionListOrders, ActionTrackOrder
 from store.importers.cli import main as import_main
-from tests.actions.conftest import SIGNING_KEY, make_tracker, run_action, slot_events, token_for
+from tests.actions.conftest import make_tracker, run_action, served_store, slot_events, token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "imports"
@@ -27,14 +25,7 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     assert import_main(["shopify", "--products", str(FIXTURES / "shopify_products.csv"),
                         "--orders", str(FIXTURES / "shopify_orders.csv"), "--skip-bad-rows",
                         "--database-url", url]) == 0
-    monkeypatch.setenv("SHOPDESK_DATABASE_URL", url)
-    monkeypatch.setenv("SHOPDESK_SIGNING_KEY", SIGNING_KEY)
-    store.db.default_engine.cache_clear()
-    actions.desk.order_desk.cache_clear()
-    yield url
-    store.db.default_engine().dispose()
-    store.db.default_engine.cache_clear()
-    actions.desk.order_desk.cache_clear()
+    yield from served_store(url, monkeypatch)
 
 
 def customer_id(desk, number: str, email: str) -> int:

@@ -12,25 +12,15 @@ from sqlalchemy.orm import Session
 
 from store.db import make_engine
 from store.importers.cli import main
-from store.migrate import upgrade_database
 from store.models import Customer, Order, Product
 from tests.conftest import copy_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imports"
 
 
-@pytest.fixture(scope="session")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "shop.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade_database(engine)
-    engine.dispose()
-    return path
-
-
 @pytest.fixture
-def store_url(empty_store: Path, tmp_path: Path) -> str:
-    return copy_database(empty_store, tmp_path)
+def store_url(migrated_template: Path, tmp_path: Path) -> str:
+    return copy_database(migrated_template, tmp_path)
 
 
 @pytest.fixture

@@ -6,20 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from store.db import make_engine
-from store.migrate import upgrade_database
 from tests.conftest import copy_database
 from tests.training.support import TrackerWriter, write_project
 from training.settings import TrainingSettings
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("training-store") / "shop.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade_database(engine)
-    engine.dispose()
-    return path
 
 
 @pytest.fixture
