@@ -122,13 +122,18 @@ class _Fields:
             return default
         return value
 
-    def texts(self, key: str) -> list[str]:
+    def _list(self, key: str) -> list:
+        """The required non-empty list at `key`, or [] with the problem noted."""
         value = self._get(key, True)
         if value is None:
             return []
         if not isinstance(value, list) or not value:
             self.problem(key, f"expected a non-empty list, got {_kind(value)}")
             return []
+        return value
+
+    def texts(self, key: str) -> list[str]:
+        value = self._list(key)
         items = []
         for i, item in enumerate(value):
             if isinstance(item, bool) or not isinstance(item, str | int) or not str(item).strip():
@@ -153,12 +158,7 @@ class _Fields:
         return _Fields(value, self._path(key), self.problems, missing=value is None)
 
     def sections(self, key: str) -> list[_Fields]:
-        value = self._get(key, True)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not value:
-            self.problem(key, f"expected a non-empty list, got {_kind(value)}")
-            return []
+        value = self._list(key)
         return [_Fields(item, f"{self._path(key)}[{i}]", self.problems) for i, item in enumerate(value)]
 
     def done(self) -> None:
