@@ -14,7 +14,21 @@ def alembic_config() -> Config:
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Upgrade to `revision`. On SQLite, foreign keys are off while Alembic's batch mode rebuilds tables (a
+    rebuild drops the old table, which rows elsewhere point to) and checked once the schema is upgraded."""
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:  # only outside a transaction does SQLite change this setting
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError("the upgraded database has rows whose references do not hold")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
