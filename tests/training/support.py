@@ -174,7 +174,10 @@ class TrackerWriter:
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url)
         tracker_metadata.create_all(self.engine)
-        self.clock = time.time() - 3600
+        # an hour back, but never before today's UTC midnight: tests that filter by "today" must not
+        # depend on the hour they run
+        now = time.time()
+        self.clock = max(now - 3600, now - now % 86400 + 1)
 
     def _event(self, sender: str, event: dict[str, Any]) -> int:
         self.clock += 1.5
