@@ -174,7 +174,8 @@ def create_app(desk: OrderDesk | None = None, token: str | None = None) -> Flask
     if len(secret) < MIN_TOKEN_LENGTH:
         raise ConfigurationError(f"{TOKEN_ENV} is not set or shorter than {MIN_TOKEN_LENGTH} characters")
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=16 * 1024, JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=16 * 1024)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # fields in the contract's order
     app.extensions[EXTENSION] = {"desk": desk or OrderDesk(), "token": secret}
     app.register_blueprint(bp)
 
