@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import NewConnectionError
@@ -120,7 +121,7 @@ class HttpOrderBackend:
         except requests.RequestException as error:
             unknown = change and not _never_sent(error)
             raise self._unavailable(f"{method} {path}: {type(error).__name__}", unknown) from None
-        except OSError as error:  # a connection dropped while the body was read
+        except (OSError, urllib3.exceptions.HTTPError) as error:  # the body stalled or the connection dropped
             raise self._unavailable(f"{method} {path}: {type(error).__name__}", change) from None
         if len(raw) > MAX_RESPONSE_BYTES:
             raise self._unavailable(f"{method} {path}: response over {MAX_RESPONSE_BYTES} bytes", change)

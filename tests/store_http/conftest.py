@@ -102,8 +102,9 @@ ORDER = {"number": "900001", "customer_id": ALICE, "status": "processing", "plac
 class _Misbehaving(BaseHTTPRequestHandler):
     """`/<mode>/v1/...`: `garbage` (200, not JSON), `wrong-shape` (200, JSON missing fields), `bad-status` (an
     order status outside the contract), `html-404` (a proxy's page), `error-500`, `slow` (answers after 3 s),
-    `huge` (2 MiB), `other-customer` (someone else's order),
-    `refuse-changes` (a valid order, every change refused with 409), `good` (a valid order)."""
+    `slow-body` (the headers at once, the body stalls), `slow-change` (so do the changes' answers), `huge`
+    (2 MiB), `other-customer` (someone else's order), `refuse-changes` (a valid order, every change refused
+    with 409), `good` (a valid order)."""
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -137,6 +138,10 @@ class _Misbehaving(BaseHTTPRequestHandler):
             case "slow":
                 time.sleep(3)
                 self._send(200, json.dumps(ORDER).encode())
+            case "slow-body":
+                self._stall()
+            case "slow-change" if self.command == "POST":
+                self._stall()
             case "huge":
                 self._send(200, json.dumps({**ORDER, "padding": "x" * (2 << 20)}).encode())
             case "refuse-changes" if self.command == "POST":
@@ -146,6 +151,18 @@ class _Misbehaving(BaseHTTPRequestHandler):
                 self._send(200, json.dumps({**ORDER, "customer_id": BOB}).encode())
             case _:
                 self._send(200, json.dumps(ORDER).encode())
+
+    def _stall(self) -> None:
+        """The headers at once, then the body stalls."""
+        body = json.dumps(ORDER).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:10])
+        self.wfile.flush()
+        time.sleep(3)
+        self.wfile.write(body[10:])
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -214,6 +214,19 @@ def test_a_slow_api_times_out_and_reads_are_retried(misbehaving_api: tuple[str, 
     assert len([s for s in seen if s[1].startswith("/slow/")]) - before == 3  # GET: tried 1 + 2 times
 
 
+def test_a_body_that_stalls_times_out(misbehaving_api: tuple[str, list],
+                                      shopdesk_sessions: sessionmaker[Session]) -> None:
+    url, _ = misbehaving_api
+    stalled = HttpOrderBackend(f"{url}/slow-body", API_TOKEN, sessions=shopdesk_sessions, timeout_s=0.4)
+    with pytest.raises(BackendUnavailable) as outage:
+        stalled.order(ALICE, "900001")
+    assert outage.value.customer_message == UNREACHABLE
+    stalled_change = HttpOrderBackend(f"{url}/slow-change", API_TOKEN, sessions=shopdesk_sessions, timeout_s=0.4)
+    with pytest.raises(BackendUnavailable) as unknown:
+        stalled_change.cancel_order(ALICE, "900001")  # sent, and no answer: it may have happened
+    assert unknown.value.customer_message == OUTCOME_UNKNOWN
+
+
 def test_another_customers_order_from_the_api_is_not_shown(misbehaving_api: tuple[str, list],
                                                            shopdesk_sessions: sessionmaker[Session]) -> None:
     url, _ = misbehaving_api
