@@ -71,6 +71,16 @@ def require_token() -> tuple[Response, int] | None:
     return error(401, "unauthorized", "Send Authorization: Bearer <the shared secret>.")
 
 
+@bp.errorhandler(OrderNotFound)
+def not_found(_: OrderNotFound) -> tuple[Response, int]:
+    return error(404, "not_found")  # someone else's order too: the same answer as one that doesn't exist
+
+
+@bp.errorhandler(NotAllowed)
+def not_allowed(refused: NotAllowed) -> tuple[Response, int]:
+    return error(409, "not_allowed", str(refused))  # the desk's message is written for the customer
+
+
 @bp.get("/health")
 def health() -> Response:
     return jsonify({"status": "ok"})
@@ -103,10 +113,7 @@ def orders(customer_id: int) -> Response | tuple[Response, int]:
 
 @bp.get("/customers/<int:customer_id>/orders/<number>")
 def order(customer_id: int, number: str) -> Response | tuple[Response, int]:
-    try:
-        return jsonify(order_json(_desk().order(customer_id, number)))
-    except OrderNotFound:
-        return error(404, "not_found")
+    return jsonify(order_json(_desk().order(customer_id, number)))
 
 
 @bp.get("/customers/<int:customer_id>/invoices/<reference>")
@@ -114,15 +121,12 @@ def invoice(customer_id: int, reference: str) -> Response | tuple[Response, int]
     try:
         return jsonify(invoice_json(_desk().invoice(customer_id, reference)))
     except NotAllowed:
-        return error(404, "not_found")
+        return error(404, "not_found")  # the desk's "no such invoice on your account"
 
 
 @bp.get("/customers/<int:customer_id>/refunds")
 def refunds(customer_id: int) -> Response | tuple[Response, int]:
-    try:
-        found = _desk().refunds(customer_id, request.args.get("order") or None)
-    except OrderNotFound:
-        return error(404, "not_found")
+    found = _desk().refunds(customer_id, request.args.get("order") or None)
     return jsonify({"refunds": [refund_json(r) for r in found]})
 
 
@@ -133,12 +137,7 @@ def returns(customer_id: int) -> Response:
 
 @bp.post("/customers/<int:customer_id>/orders/<number>/cancel")
 def cancel(customer_id: int, number: str) -> Response | tuple[Response, int]:
-    try:
-        return jsonify(refund_json(_desk().cancel_order(customer_id, number)))
-    except OrderNotFound:
-        return error(404, "not_found")
-    except NotAllowed as refused:
-        return error(409, "not_allowed", str(refused))
+    return jsonify(refund_json(_desk().cancel_order(customer_id, number)))
 
 
 @bp.post("/customers/<int:customer_id>/orders/<number>/address")
@@ -146,12 +145,7 @@ def change_address(customer_id: int, number: str) -> Response | tuple[Response, 
     address = _text_field("address", 300)
     if address is None:
         return error(400, "invalid", "address (a string of at most 300 characters) is required")
-    try:
-        return jsonify(order_json(_desk().change_shipping_address(customer_id, number, address)))
-    except OrderNotFound:
-        return error(404, "not_found")
-    except NotAllowed as refused:
-        return error(409, "not_allowed", str(refused))
+    return jsonify(order_json(_desk().change_shipping_address(customer_id, number, address)))
 
 
 @bp.post("/customers/<int:customer_id>/orders/<number>/returns")
@@ -159,12 +153,7 @@ def open_return(customer_id: int, number: str) -> Response | tuple[Response, int
     reason = _text_field("reason", 500)
     if reason is None:
         return error(400, "invalid", "reason (a string of at most 500 characters) is required")
-    try:
-        return jsonify(return_json(_desk().open_return(customer_id, number, reason))), 201
-    except OrderNotFound:
-        return error(404, "not_found")
-    except NotAllowed as refused:
-        return error(409, "not_allowed", str(refused))
+    return jsonify(return_json(_desk().open_return(customer_id, number, reason))), 201
 
 
 def create_app(desk: OrderDesk | None = None, token: str | None = None) -> Flask:

@@ -23,6 +23,11 @@ from tests.store_http.conftest import ALICE, API_TOKEN, BOB, base_url, reference
 ALL_ORDERS = {ALICE: ["900001", "900002", "900003"], BOB: ["900004", "C900005", "900006"]}
 
 
+def misbehaving(url: str, mode: str, sessions: sessionmaker[Session], timeout_s: float) -> HttpOrderBackend:
+    """A backend on the misbehaving API (tests/store_http/conftest.py), behaving as `mode` says."""
+    return HttpOrderBackend(f"{url}/{mode}", API_TOKEN, sessions=sessions, timeout_s=timeout_s)
+
+
 def throttle_rows(sessions: sessionmaker[Session]) -> int:
     with sessions() as s:
         return s.scalar(select(func.count()).select_from(ThrottleEvent)) or 0
@@ -174,7 +179,7 @@ def test_a_change_never_sent_is_reported_as_unreachable(tmp_path_factory: pytest
 def test_malformed_answers_raise_backend_unavailable(misbehaving_api: tuple[str, list], mode: str,
                                                      shopdesk_sessions: sessionmaker[Session]) -> None:
     url, _ = misbehaving_api
-    backend = HttpOrderBackend(f"{url}/{mode}", API_TOKEN, sessions=shopdesk_sessions, timeout_s=2)
+    backend = misbehaving(url, mode, shopdesk_sessions, 2)
     with pytest.raises(BackendUnavailable) as outage:
         backend.order(ALICE, "900001")
     assert outage.value.customer_message == UNREACHABLE
@@ -186,7 +191,7 @@ def test_a_change_answered_with_nonsense_is_reported_as_unknown(misbehaving_api:
                                                                 shopdesk_sessions: sessionmaker[Session]) -> None:
     """The order reads fine (a `good` processing order), but the answer to the cancel is not a refund."""
     url, seen = misbehaving_api
-    backend = HttpOrderBackend(f"{url}/good", API_TOKEN, sessions=shopdesk_sessions, timeout_s=2)
+    backend = misbehaving(url, "good", shopdesk_sessions, 2)
     with pytest.raises(BackendUnavailable) as outage:
         backend.cancel_order(ALICE, "900001")
     assert outage.value.customer_message == OUTCOME_UNKNOWN
@@ -197,7 +202,7 @@ def test_the_apis_own_refusal_reaches_the_customer(misbehaving_api: tuple[str, l
                                                   shopdesk_sessions: sessionmaker[Session]) -> None:
     """ShopDesk's rules allowed it, the shop's system did not (it knows more): its message, tidied and capped."""
     url, _ = misbehaving_api
-    backend = HttpOrderBackend(f"{url}/refuse-changes", API_TOKEN, sessions=shopdesk_sessions, timeout_s=2)
+    backend = misbehaving(url, "refuse-changes", shopdesk_sessions, 2)
     with pytest.raises(NotAllowed) as refused:
         backend.cancel_order(ALICE, "900001")
     assert str(refused.value).startswith("This order is already packed. xxx") and len(str(refused.value)) == 500
@@ -206,7 +211,7 @@ def test_the_apis_own_refusal_reaches_the_customer(misbehaving_api: tuple[str, l
 def test_a_slow_api_times_out_and_reads_are_retried(misbehaving_api: tuple[str, list],
                                                     shopdesk_sessions: sessionmaker[Session]) -> None:
     url, seen = misbehaving_api
-    backend = HttpOrderBackend(f"{url}/slow", API_TOKEN, sessions=shopdesk_sessions, timeout_s=0.4)
+    backend = misbehaving(url, "slow", shopdesk_sessions, 0.4)
     began, before = time.monotonic(), len([s for s in seen if s[1].startswith("/slow/")])
     with pytest.raises(BackendUnavailable):
         backend.order(ALICE, "900001")
@@ -217,11 +222,11 @@ def test_a_slow_api_times_out_and_reads_are_retried(misbehaving_api: tuple[str, 
 def test_a_body_that_stalls_times_out(misbehaving_api: tuple[str, list],
                                       shopdesk_sessions: sessionmaker[Session]) -> None:
     url, _ = misbehaving_api
-    stalled = HttpOrderBackend(f"{url}/slow-body", API_TOKEN, sessions=shopdesk_sessions, timeout_s=0.4)
+    stalled = misbehaving(url, "slow-body", shopdesk_sessions, 0.4)
     with pytest.raises(BackendUnavailable) as outage:
         stalled.order(ALICE, "900001")
     assert outage.value.customer_message == UNREACHABLE
-    stalled_change = HttpOrderBackend(f"{url}/slow-change", API_TOKEN, sessions=shopdesk_sessions, timeout_s=0.4)
+    stalled_change = misbehaving(url, "slow-change", shopdesk_sessions, 0.4)
     with pytest.raises(BackendUnavailable) as unknown:
         stalled_change.cancel_order(ALICE, "900001")  # sent, and no answer: it may have happened
     assert unknown.value.customer_message == OUTCOME_UNKNOWN
@@ -230,7 +235,7 @@ def test_a_body_that_stalls_times_out(misbehaving_api: tuple[str, list],
 def test_another_customers_order_from_the_api_is_not_shown(misbehaving_api: tuple[str, list],
                                                            shopdesk_sessions: sessionmaker[Session]) -> None:
     url, _ = misbehaving_api
-    backend = HttpOrderBackend(f"{url}/other-customer", API_TOKEN, sessions=shopdesk_sessions, timeout_s=2)
+    backend = misbehaving(url, "other-customer", shopdesk_sessions, 2)
     with pytest.raises(OrderNotFound):
         backend.order(ALICE, "900001")
 
