@@ -109,10 +109,11 @@ class HttpOrderBackend:
     # --- the wire --------------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None,
-              params: Mapping[str, Any] | None = None) -> object:
+              params: Mapping[str, Any] | None = None, change: bool | None = None) -> object:
         """The JSON the API answered with (2xx). Raises _NotFound (404 not_found), NotAllowed (409, with the
-        API's message) or BackendUnavailable (anything else)."""
-        change = method != "GET"
+        API's message) or BackendUnavailable (anything else). `change` (default: any method but GET): an
+        unanswered request may have changed something, and the customer is told so."""
+        change = method != "GET" if change is None else change
         url = f"{self._base}{path}"
         try:
             with self._http.request(method, url, json=body, params=params, stream=True,
@@ -194,7 +195,7 @@ class HttpOrderBackend:
 
     def _owner_of(self, number: str, email: str) -> int | None:
         try:
-            data = self._call("POST", "/identity/check", {"order_number": number, "email": email})
+            data = self._call("POST", "/identity/check", {"order_number": number, "email": email}, change=False)
         except _NotFound:
             return None
         except NotAllowed as refused:

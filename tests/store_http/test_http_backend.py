@@ -230,6 +230,10 @@ def test_a_body_that_stalls_times_out(misbehaving_api: tuple[str, list],
     with pytest.raises(BackendUnavailable) as unknown:
         stalled_change.cancel_order(ALICE, "900001")  # sent, and no answer: it may have happened
     assert unknown.value.customer_message == OUTCOME_UNKNOWN
+    with pytest.raises(BackendUnavailable) as unanswered_check:
+        stalled_change.verify_owner("conv-stall", "900001", "someone@example.com")  # a POST, but no change
+    assert unanswered_check.value.customer_message == UNREACHABLE
+    assert throttle_rows(shopdesk_sessions) == 0
 
 
 def test_another_customers_order_from_the_api_is_not_shown(misbehaving_api: tuple[str, list],
