@@ -112,6 +112,20 @@ def test_order_number_and_email_prove_who_it_is_through_the_api(
     assert texts(other)[0] == "I couldn't find an order 900001 on your account."
 
 
+def test_a_confirmed_cancellation_is_made_by_the_shops_api(action_server: str, domain: dict[str, Any],
+                                                           shop_desk: OrderDesk) -> None:
+    sender = f"web-{uuid.uuid4().hex[:8]}"
+    token = issue_customer_token(ALICE, sender, SIGNING_KEY)
+    reply = call(action_server, domain, "action_cancel_order", sender, "yes", "affirm",
+                 slots={"order_id": "900001", "confirmation": True}, metadata={"customer_token": token})
+    assert texts(reply)[0].startswith("Done: order 900001 is cancelled. A full refund of")
+    assert shop_desk.order(ALICE, "900001").status == "cancelled"  # in the shop's store, not ShopDesk's
+    again = call(action_server, domain, "action_cancel_order", sender, "yes", "affirm",
+                 slots={"order_id": "900001", "confirmation": True}, metadata={"customer_token": token})
+    assert texts(again)[0] == "Order 900001 is already cancelled."
+    assert len(shop_desk.refunds(ALICE, "900001")) == 1
+
+
 def test_with_the_api_down_the_customer_is_told_so(action_server: str, api_server: ProcessGroup,
                                                    domain: dict[str, Any]) -> None:
     assert requests.get(f"{action_server}/ready", timeout=30).status_code == 200
