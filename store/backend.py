@@ -37,6 +37,7 @@ BACKEND_ENV = "SHOPDESK_ORDER_BACKEND"  # sql (default) | http
 API_URL_ENV = "SHOPDESK_ORDER_API_URL"
 API_TOKEN_ENV = "SHOPDESK_ORDER_API_TOKEN"
 API_TIMEOUT_ENV = "SHOPDESK_ORDER_API_TIMEOUT_S"
+API_CA_BUNDLE_ENV = "SHOPDESK_ORDER_API_CA_BUNDLE"  # optional: the CA file of an https API's certificate
 
 
 @runtime_checkable
@@ -147,8 +148,8 @@ class BackendMisconfigured(RuntimeError):
 def configured_backend(sessions: sessionmaker[Session] | None = None) -> OrderBackend:
     """The backend $SHOPDESK_ORDER_BACKEND names: `sql` (default: the store at $SHOPDESK_DATABASE_URL) or
     `http` (the shop's order API at $SHOPDESK_ORDER_API_URL, bearer secret $SHOPDESK_ORDER_API_TOKEN, per-call
-    timeout $SHOPDESK_ORDER_API_TIMEOUT_S). `sessions`: ShopDesk's own database (default: the configured one),
-    which the http backend uses for the identity throttle only."""
+    timeout $SHOPDESK_ORDER_API_TIMEOUT_S, CA file $SHOPDESK_ORDER_API_CA_BUNDLE). `sessions`: ShopDesk's own
+    database (default: the configured one), which the http backend uses for the identity throttle only."""
     kind = os.environ.get(BACKEND_ENV, "sql").strip().lower() or "sql"
     if kind == "sql":
         from store.service import OrderDesk
@@ -166,7 +167,8 @@ def configured_backend(sessions: sessionmaker[Session] | None = None) -> OrderBa
             seconds = float(timeout) if timeout else None
         except ValueError:
             raise BackendMisconfigured(f"{API_TIMEOUT_ENV} must be a number of seconds, not {timeout!r}") from None
-        return HttpOrderBackend(url, token, sessions=sessions, timeout_s=seconds)
+        return HttpOrderBackend(url, token, sessions=sessions, timeout_s=seconds,
+                                ca_bundle=os.environ.get(API_CA_BUNDLE_ENV, "").strip() or None)
     raise BackendMisconfigured(f"{BACKEND_ENV} must be 'sql' or 'http', not {kind!r}")
 
 
