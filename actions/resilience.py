@@ -3,10 +3,10 @@
 When the database is briefly unreachable (failover, restart, connection limit), or the shop's order API
 (store.http_backend) is down, slow, refuses our credentials or answers nonsense (`BackendUnavailable`), an
 order action should tell the customer so and offer a person, not crash: a crash means an HTTP 500 from the
-action server, which Rasa turns into silence. The scale-out action server (runtime/action_server.py) already converts
-any database error escaping an action into this answer; `degrade_on_store_outage` does the same inside
-the action, so every deployment (the embedded default included) behaves alike, and the action can still
-return events of its own (e.g. reset its slots).
+action server, which Rasa turns into silence. The scale-out action server (runtime/action_server.py)
+already converts any such error escaping an action into this answer; `degrade_on_store_outage` does the
+same inside the action, so every deployment (the embedded default included) behaves alike, and the action
+can still return events of its own (e.g. reset its slots).
 
     class ActionTrackOrder(OrderFlowAction):
         @degrade_on_store_outage
@@ -31,13 +31,13 @@ logger = logging.getLogger(__name__)
 STORE_ERRORS = (OperationalError, PoolTimeout, DBAPIError, BackendUnavailable)
 STORE_UNAVAILABLE = ("Sorry, our order system is temporarily unavailable, so I can't look that up right now. "
                      "Please try again in a few minutes, or I can connect you with a person.")
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
 
 
 def outage_message(error: BaseException) -> str:
     """What the customer is told: the order API's own case when it says more (a change whose outcome is
     unknown is never reported as failed), else that the order system is unavailable."""
     return error.customer_message if isinstance(error, BackendUnavailable) else STORE_UNAVAILABLE
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
 
 
 def unvalidated_slot_resets(action_name: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
