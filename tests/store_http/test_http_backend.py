@@ -302,3 +302,28 @@ def test_the_environment_picks_the_backend(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("SHOPDESK_ORDER_BACKEND", "mongo")
     with pytest.raises(BackendMisconfigured, match="'sql' or 'http'"):
         configured_backend(shopdesk_sessions)
+
+
+def test_the_api_check_passes_the_reference_server_and_fails_a_wrong_secret(order_api: str,
+                                                                             shop_desk: OrderDesk) -> None:
+    import subprocess
+    import sys
+
+    from tests.store_http.conftest import ROOT
+
+    email = shop_desk.customer(BOB).email
+
+    def check(token: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "store.order_api_check", "--order", "900004", "--email", email],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={"PATH": "/usr/bin:/bin", "SHOPDESK_ORDER_API_URL": order_api,
+                                   "SHOPDESK_ORDER_API_TOKEN": token})
+
+    passed = check(API_TOKEN)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "ok    ownership: another customer id gets not_found" in passed.stdout
+    assert "10 of 10 checks passed" in passed.stdout
+    refused = check("not-the-secret-at-all")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "FAIL  identity check (order and its email): BackendUnavailable" in refused.stdout
+    assert "refused our credentials" in refused.stdout
