@@ -327,3 +327,21 @@ def test_the_api_check_passes_the_reference_server_and_fails_a_wrong_secret(orde
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "FAIL  identity check (order and its email): BackendUnavailable" in refused.stdout
     assert "refused our credentials" in refused.stdout
+
+
+def test_the_reference_server_refuses_bad_requests_and_changes_nothing(order_api: str,
+                                                                       shop_desk: OrderDesk) -> None:
+    import requests
+
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    before = shop_desk.order(ALICE, "900002")
+    for path, body in [("orders/900002/address", None), ("orders/900002/address", {"address": 12}),
+                       ("orders/900002/address", {"address": "x" * 301}), ("orders/900002/returns", {"reason": ""})]:
+        reply = requests.post(f"{order_api}/v1/customers/{ALICE}/{path}", json=body, headers=auth, timeout=5)
+        assert reply.status_code == 400 and reply.json()["error"] == "invalid", (path, body, reply.text)
+    bad_check = requests.post(f"{order_api}/v1/identity/check", json={"order_number": "900002"}, headers=auth,
+                              timeout=5)
+    assert bad_check.status_code == 400 and "email" in bad_check.json()["message"]
+    limit = requests.get(f"{order_api}/v1/customers/{ALICE}/orders?limit=500", headers=auth, timeout=5)
+    assert limit.status_code == 400
+    assert shop_desk.order(ALICE, "900002") == before
