@@ -142,3 +142,32 @@ def test_with_the_api_down_the_customer_is_told_so(action_server: str, api_serve
     assert texts(listed) == [UNREACHABLE]
     ready = requests.get(f"{action_server}/ready", timeout=30)
     assert ready.status_code == 503 and "order API" in ready.json()["store_database"]
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"SHOPDESK_ORDER_BACKEND": "http"}, "SHOPDESK_ORDER_BACKEND=http needs SHOPDESK_ORDER_API_URL and "
+                                         "SHOPDESK_ORDER_API_TOKEN"),
+    ({"SHOPDESK_ORDER_BACKEND": "csv"}, "SHOPDESK_ORDER_BACKEND must be 'sql' or 'http', not 'csv'"),
+])
+def test_a_misconfigured_backend_stops_the_action_server(settings: dict[str, str], message: str) -> None:
+    import subprocess
+
+    finished = subprocess.run(action_server_command(free_port()), cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=120, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+                                                "SHOPDESK_ACTION_TOKEN": ACTION_TOKEN, **settings})
+    assert finished.returncode == 2 and "Traceback" not in finished.stderr
+    assert f"action server: {message}" in finished.stderr
+
+
+def test_the_sql_backend_still_serves_by_default(migrated_template: Path,
+                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    port = free_port()
+    env = {"SHOPDESK_DATABASE_URL": copy_database(migrated_template, tmp_path_factory.mktemp("sql-default")),
+           "SHOPDESK_ACTION_TOKEN": ACTION_TOKEN, "SHOPDESK_SIGNING_KEY": SIGNING_KEY, "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "SHOPDESK_ORDER_BACKEND": ""}
+    server = ServerProcess(name="action server", command=action_server_command(port),
+                           health_url=f"http://127.0.0.1:{port}/health", env=env, cwd=PROJECT_ROOT,
+                           log_path=tmp_path_factory.mktemp("sql-logs") / "actions.log")
+    with ProcessGroup([server], supervise=False):
+        ready = requests.get(f"http://127.0.0.1:{port}/ready", timeout=30)
+        assert ready.status_code == 200 and ready.json()["store_database"] == "ok"
