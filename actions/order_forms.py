@@ -48,14 +48,9 @@ from actions.message_parsing import (
 )
 from actions.other_requests import documents_answer, keep_for_later, requests_in
 from actions.resilience import degrade_on_store_outage
-from store.service import (
-    MAX_FAILED_VERIFICATIONS,
-    VERIFICATION_LOCKOUT,
-    NotAllowed,
-    OrderDesk,
-    OrderDeskError,
-    normalize_order_number,
-)
+from store.backend import OrderBackend
+from store.errors import NotAllowed, OrderDeskError
+from store.verification import MAX_FAILED_VERIFICATIONS, VERIFICATION_LOCKOUT, normalize_order_number
 
 BLOCKER_SLOT = "order_blocker"
 CLIENT_KEY = "shopdesk_client"  # set server-side by every channel (the client's address), never by the client
@@ -291,7 +286,7 @@ class OrderFormValidation(FormValidationAction):
 
     # --- which slots ---------------------------------------------------------------------------------------
 
-    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+    def blocker(self, desk: OrderBackend, customer_id: int, order_number: str) -> str | None:
         """Why this flow can't go ahead for this order (None: it can). Raises OrderNotFound."""
         desk.order(customer_id, order_number)
         return None
@@ -456,7 +451,7 @@ class ValidateCancelOrderForm(OrderFormValidation):
     form = "cancel_order_form"
     needs_confirmation = True
 
-    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+    def blocker(self, desk: OrderBackend, customer_id: int, order_number: str) -> str | None:
         return desk.cancellation_blocker(customer_id, order_number)
 
 
@@ -465,7 +460,7 @@ class ValidateChangeAddressForm(OrderFormValidation):
     extra_slots = ("new_address",)
     needs_confirmation = True
 
-    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+    def blocker(self, desk: OrderBackend, customer_id: int, order_number: str) -> str | None:
         return desk.address_change_blocker(customer_id, order_number)
 
     def extract_new_address(
@@ -507,7 +502,7 @@ class ValidateReturnForm(OrderFormValidation):
     extra_slots = ("return_reason",)
     needs_confirmation = True
 
-    def blocker(self, desk: OrderDesk, customer_id: int, order_number: str) -> str | None:
+    def blocker(self, desk: OrderBackend, customer_id: int, order_number: str) -> str | None:
         return desk.return_blocker(customer_id, order_number)
 
     def extract_return_reason(

@@ -28,8 +28,9 @@ from actions.other_requests import READ_ONLY, LookUp, follow_up
 from actions.resilience import degrade_on_store_outage
 from shop_profile import current_profile
 from shop_profile.wording import refund_time
+from store.backend import OrderBackend
 from store.delivery import region_of
-from store.service import OrderDesk, OrderDeskError
+from store.errors import OrderDeskError
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 A_PERSON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
@@ -77,7 +78,7 @@ class OrderFlowAction(Action):
     def name(self) -> str:
         return self.action_name
 
-    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                 number: str | None) -> list[EventType]:
         raise NotImplementedError
 
@@ -113,11 +114,11 @@ class ConfirmedChangeAction(OrderFlowAction):
 
     kept_message = "OK, I haven't changed anything on order {number}."
 
-    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                number: str) -> None:
         raise NotImplementedError
 
-    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                 number: str | None) -> list[EventType]:
         assert number is not None
         if tracker.get_slot("confirmation") is not True:
@@ -130,7 +131,7 @@ class ConfirmedChangeAction(OrderFlowAction):
 class ActionTrackOrder(OrderFlowAction):
     action_name = "action_track_order"
 
-    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                 number: str | None) -> list[EventType]:
         order, now = desk.order(customer, number or ""), desk.now()
         buttons = []
@@ -160,7 +161,7 @@ class ActionCancelOrder(ConfirmedChangeAction):
         now = desk.now()
         dispatcher.utter_message(text=f"{blocker} " + " ".join(refund_line(r, now) for r in refunds[:2]))
 
-    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                number: str) -> None:
         refund = desk.cancel_order(customer, number)
         dispatcher.utter_message(text=f"Done: order {number} is cancelled. A full refund of "
@@ -172,7 +173,7 @@ class ActionChangeAddress(ConfirmedChangeAction):
     action_name = "action_change_address"
     kept_message = "OK, order {number} will still go to its original address."
 
-    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                number: str) -> None:
         order = desk.change_shipping_address(customer, number, tracker.get_slot("new_address") or "")
         dispatcher.utter_message(text=f"Done: order {number} will be delivered to “{order.shipping_address}”.")
@@ -182,7 +183,7 @@ class ActionOpenReturn(ConfirmedChangeAction):
     action_name = "action_open_return"
     kept_message = "OK, I haven't opened a return for order {number}."
 
-    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                number: str) -> None:
         request = desk.open_return(customer, number, tracker.get_slot("return_reason") or "")
         order = desk.order(customer, number)
@@ -218,7 +219,7 @@ class ActionTrackRefund(OrderFlowAction):
     action_name = "action_track_refund"
     requires_order = False
 
-    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                 number: str | None) -> list[EventType]:
         refunds = desk.refunds(customer, number)
         if not refunds:
@@ -237,7 +238,7 @@ class ActionTrackRefund(OrderFlowAction):
 class ActionGetInvoice(OrderFlowAction):
     action_name = "action_get_invoice"
 
-    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                 number: str | None) -> list[EventType]:
         invoice = desk.invoice(customer, number or "")
         dispatcher.utter_message(text=(
@@ -252,7 +253,7 @@ class ActionListOrders(OrderFlowAction):
     action_name = "action_list_orders"
     requires_order = False
 
-    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderDesk, customer: int,
+    def perform(self, dispatcher: CollectingDispatcher, tracker: Tracker, desk: OrderBackend, customer: int,
                 number: str | None) -> list[EventType]:
         orders = desk.recent_orders(customer, limit=5)
         if not orders:

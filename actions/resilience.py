@@ -1,11 +1,12 @@
-"""Graceful degradation for actions that need the store database.
+"""Graceful degradation for actions that need the store database or the shop's order API.
 
-When the database is briefly unreachable (failover, restart, connection limit), an order action should
-tell the customer so and offer a person, not crash: a crash means an HTTP 500 from the action server,
-which Rasa turns into silence. The scale-out action server (runtime/action_server.py) already converts
-any database error escaping an action into this answer; `degrade_on_store_outage` does the same inside
-the action, so every deployment (the embedded default included) behaves alike, and the action can still
-return events of its own (e.g. reset its slots).
+When the database is briefly unreachable (failover, restart, connection limit), or the shop's order API
+(store.http_backend) is down, slow, refuses our credentials or answers nonsense (`BackendUnavailable`), an
+order action should tell the customer so and offer a person, not crash: a crash means an HTTP 500 from the
+action server, which Rasa turns into silence. The scale-out action server (runtime/action_server.py)
+already converts any such error escaping an action into this answer; `degrade_on_store_outage` does the
+same inside the action, so every deployment (the embedded default included) behaves alike, and the action
+can still return events of its own (e.g. reset its slots).
 
     class ActionTrackOrder(OrderFlowAction):
         @degrade_on_store_outage
@@ -23,12 +24,20 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from store.errors import BackendUnavailable
+
 logger = logging.getLogger(__name__)
 
-STORE_ERRORS = (OperationalError, PoolTimeout, DBAPIError)
+STORE_ERRORS = (OperationalError, PoolTimeout, DBAPIError, BackendUnavailable)
 STORE_UNAVAILABLE = ("Sorry, our order system is temporarily unavailable, so I can't look that up right now. "
                      "Please try again in a few minutes, or I can connect you with a person.")
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
+
+
+def outage_message(error: BaseException) -> str:
+    """What the customer is told: the order API's own case when it says more (a change whose outcome is
+    unknown is never reported as failed), else that the order system is unavailable."""
+    return error.customer_message if isinstance(error, BackendUnavailable) else STORE_UNAVAILABLE
 
 
 def unvalidated_slot_resets(action_name: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -42,8 +51,8 @@ def unvalidated_slot_resets(action_name: str, events: list[dict[str, Any]]) -> l
     return [{"event": "slot", "name": name, "value": None, "timestamp": None} for name in dict.fromkeys(names)]
 
 
-def say_store_unavailable(dispatcher: Any) -> None:
-    dispatcher.utter_message(text=STORE_UNAVAILABLE, buttons=[HUMAN_BUTTON])
+def say_store_unavailable(dispatcher: Any, error: BaseException | None = None) -> None:
+    dispatcher.utter_message(text=outage_message(error) if error else STORE_UNAVAILABLE, buttons=[HUMAN_BUTTON])
 
 
 def degrade_on_store_outage(run: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,8 +65,8 @@ def degrade_on_store_outage(run: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return await run(self, dispatcher, tracker, domain)
             except STORE_ERRORS as error:
-                logger.error("store database unavailable in %s: %s", self.name(), str(error).splitlines()[0])
-                say_store_unavailable(dispatcher)
+                logger.error("order store unavailable in %s: %s", self.name(), _first_line(error))
+                say_store_unavailable(dispatcher, error)
                 return unvalidated_slot_resets(self.name(), tracker.events)
         return async_wrapper
 
@@ -66,7 +75,11 @@ def degrade_on_store_outage(run: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return run(self, dispatcher, tracker, domain)
         except STORE_ERRORS as error:
-            logger.error("store database unavailable in %s: %s", self.name(), str(error).splitlines()[0])
-            say_store_unavailable(dispatcher)
+            logger.error("order store unavailable in %s: %s", self.name(), _first_line(error))
+            say_store_unavailable(dispatcher, error)
             return unvalidated_slot_resets(self.name(), tracker.events)
     return wrapper
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]

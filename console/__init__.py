@@ -30,8 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from console.services import EXTENSION, Services
     from console.settings import settings_from_env
     from shop_profile import ProfileError, current_profile
+    from store.backend import BackendMisconfigured, configured_backend
     from store.db import make_engine, session_factory
-    from store.service import OrderDesk
 
     app = Flask(__name__)
     app.config.update(settings_from_env())
@@ -59,8 +59,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise ConfigurationError(str(error)) from None
 
     sessions = session_factory(make_engine(app.config["SHOPDESK_DATABASE_URL"]))
+    try:
+        orders = configured_backend(sessions)  # where the orders are: ShopDesk's store or the shop's order API
+    except BackendMisconfigured as error:
+        raise ConfigurationError(str(error)) from None
     app.extensions[EXTENSION] = Services(
-        sessions=sessions, handoffs=HandoffDesk(sessions), orders=OrderDesk(sessions),
+        sessions=sessions, handoffs=HandoffDesk(sessions), orders=orders,
         rasa=RasaClient(app.config["SHOPDESK_RASA_URL"], app.config["SHOPDESK_RASA_AUTH_TOKEN"],
                         app.config["SHOPDESK_RASA_TIMEOUT_S"]),
     )

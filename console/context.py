@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.service import CustomerView, OrderDesk
+from store.backend import OrderBackend
+from store.errors import BackendUnavailable
 from store.tokens import METADATA_KEY, SigningKeyMissing, verify_customer_token
-from store.views import OrderView, ReturnView
+from store.views import CustomerView, OrderView, ReturnView
 
 OPEN_RETURN_STATUSES = {"requested", "approved", "received"}
+ORDERS_UNREACHABLE = "The order system can't be reached right now, so this customer's orders can't be shown."
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class CustomerContext:
     how_verified: str = ""
     orders: list[OrderView] = field(default_factory=list)
     open_returns: list[ReturnView] = field(default_factory=list)
+    problem: str = ""  # why the orders can't be shown (the shop's order API is unreachable), for the agent
 
 
 def verified_customer(handoff_customer_id: int | None, slot_value: Any, metadata: dict[str, Any],
@@ -46,12 +49,16 @@ def verified_customer(handoff_customer_id: int | None, slot_value: Any, metadata
     return None, ""
 
 
-def customer_context(desk: OrderDesk, customer_id: int | None, how: str) -> CustomerContext:
+def customer_context(desk: OrderBackend, customer_id: int | None, how: str) -> CustomerContext:
+    """The context, or one saying the order system can't be reached (the page still works without it)."""
     if customer_id is None:
         return CustomerContext(customer=None)
-    customer = desk.customer(customer_id)
-    if customer is None:
-        return CustomerContext(customer=None)
-    returns = [r for r in desk.returns(customer_id) if r.status in OPEN_RETURN_STATUSES]
-    return CustomerContext(customer=customer, how_verified=how, orders=desk.recent_orders(customer_id, limit=5),
-                           open_returns=returns)
+    try:
+        customer = desk.customer(customer_id)
+        if customer is None:
+            return CustomerContext(customer=None)
+        returns = [r for r in desk.returns(customer_id) if r.status in OPEN_RETURN_STATUSES]
+        orders = desk.recent_orders(customer_id, limit=5)
+    except BackendUnavailable:
+        return CustomerContext(customer=None, how_verified=how, problem=ORDERS_UNREACHABLE)
+    return CustomerContext(customer=customer, how_verified=how, orders=orders, open_returns=returns)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console.handoffs import HandoffDesk
 from console.rasa_client import RasaClient
-from store.service import OrderDesk
+from store.backend import OrderBackend
 
 EXTENSION = "shopdesk_console"
 
@@ -18,7 +18,7 @@ EXTENSION = "shopdesk_console"
 class Services:
     sessions: sessionmaker[Session]
     handoffs: HandoffDesk
-    orders: OrderDesk
+    orders: OrderBackend
     rasa: RasaClient
 
 

@@ -5,8 +5,9 @@
   An action call is a whole tracker, slots included, so anyone who could post one could claim to be any
   customer (`customer_id`) and read or cancel their orders. Without a configured token the server refuses
   to start. It binds to 127.0.0.1 unless `--host` (or SHOPDESK_ACTIONS_HOST) says otherwise.
-- `/ready` (readiness) next to rasa-sdk's `/health` (liveness): 200 only when the store database answers,
-  so the load balancer and a container platform send no traffic to a worker that cannot serve it.
+- `/ready` (readiness) next to rasa-sdk's `/health` (liveness): 200 only when the store database answers
+  (and, with SHOPDESK_ORDER_BACKEND=http, the shop's order API's health endpoint), so the load balancer
+  and a container platform send no traffic to a worker that cannot serve it.
 - JSON log lines with the conversation id (the request's `sender_id`), see runtime.structured_logging.
 - Graceful degradation: an action that fails because the store database is unreachable (or for any
   other unexpected reason) answers the customer "temporarily unavailable" with a human offer, as a
@@ -39,9 +40,10 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 from sqlalchemy import text
 
-from actions.resilience import HUMAN_BUTTON, STORE_ERRORS, STORE_UNAVAILABLE, unvalidated_slot_resets
+from actions.resilience import HUMAN_BUTTON, STORE_ERRORS, outage_message, unvalidated_slot_resets
 from runtime.structured_logging import configure_json_logging, conversation_id
 from shop_profile import require_profile
+from store.backend import BackendMisconfigured, configured_backend
 
 logger = logging.getLogger("shopdesk.action_server")
 
@@ -77,14 +79,21 @@ def graceful_response(message: str) -> dict:
 
 
 def store_reachable() -> tuple[bool, str]:
+    """ShopDesk's store database answers, and so does the shop's order API where the orders are there."""
+    from actions.desk import order_desk
     from store.db import default_engine
 
     try:
         with default_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
+        check = getattr(order_desk(), "reachable", None)  # store.http_backend.HttpOrderBackend
+        if check is not None:
+            ok, detail = check()
+            if not ok:
+                return False, f"order API: {detail}"
         return True, "ok"
     except Exception as error:
-        return False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        return False, f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
 
 
 class GracefulResult:
@@ -112,8 +121,9 @@ class DegradingActionExecutor(ActionExecutor):
         except (ActionExecutionRejection, ActionNotFoundException, ActionMissingDomainException):
             raise
         except DATABASE_ERRORS as error:
-            logger.error("store database unavailable while running %s: %s", name, str(error).splitlines()[0][:300])
-            return GracefulResult(STORE_UNAVAILABLE, action_call)
+            logger.error("order store unavailable while running %s: %s", name,
+                         (str(error).splitlines() or [type(error).__name__])[0][:300])
+            return GracefulResult(outage_message(error), action_call)
         except Exception:
             logger.exception("action %s failed", name)
             return GracefulResult(ACTION_FAILED, action_call)
@@ -178,6 +188,11 @@ def main() -> None:
         print(f"action server: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     require_profile("action server")  # a bad shop.yml: its problems listed, exit status 1, no traceback
+    try:
+        configured_backend()  # SHOPDESK_ORDER_BACKEND=http without its URL or token: say so, don't start
+    except BackendMisconfigured as error:
+        print(f"action server: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("binding the action server to %s: keep that network private to Rasa", args.host)
     loader = AppLoader(factory=partial(build_app, args.actions))

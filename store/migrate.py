@@ -32,3 +32,20 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def main() -> None:
+    """`python -m store.migrate`: bring $SHOPDESK_DATABASE_URL's schema up to date without seeding anything
+    (ShopDesk's own database when the orders live in the shop's system, docs/order-api.md)."""
+    from store.db import database_url, make_engine
+
+    engine = make_engine()
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+    print(f"store migrated: {database_url().split('@')[-1]}")
+
+
+if __name__ == "__main__":
+    main()

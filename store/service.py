@@ -1,24 +1,24 @@
-"""The order desk's business rules, in plain Python.
+"""The SQL order backend: the order desk's business rules on ShopDesk's own store database.
 
-Actions, the console and tests call this layer; it knows nothing about Rasa or HTTP. Every method opens
-its own transaction, enforces ownership (a customer only ever reaches their own orders) and the shop's
-policies, and returns views, never ORM objects. Rule violations raise `OrderDeskError` subclasses whose
-message is safe to show to the customer.
+Actions, the console and tests reach it through `store.backend.OrderBackend` (whose docstring says what every
+call promises); it knows nothing about Rasa or HTTP. Every method opens its own transaction, enforces
+ownership (a customer only ever reaches their own orders) and the shop's policies (store.rules), and returns
+views, never ORM objects. Rule violations raise `OrderDeskError` subclasses whose message is safe to show to
+the customer. The identity check's throttle is store.verification's, shared with the HTTP backend.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shop_profile import current_profile
 from store.addresses import MAX_ADDRESS_LENGTH, AddressError, address_problem, parse_address
+from store.backend import check_new_address
 from store.db import session_factory
+from store.errors import BackendUnavailable, NotAllowed, OrderDeskError, OrderNotFound
 from store.models import (
     Customer,
     Invoice,
@@ -28,10 +28,26 @@ from store.models import (
     RefundStatus,
     ReturnRequest,
     ReturnStatus,
-    VerificationAttempt,
 )
-from store.security import ThrottleEvent, recent_failures, throttle_key
+from store.rules import address_change_blocker as _address_change_blocker
+from store.rules import cancellation_blocker as _cancellation_blocker
+from store.rules import return_blocker as _return_blocker
+from store.rules import return_window_days
+from store.verification import (
+    LOCKED_OUT_MESSAGE,
+    MAX_FAILED_VERIFICATIONS,
+    MAX_FAILED_VERIFICATIONS_PER_DAY,
+    VERIFICATION_LIMITS,
+    VERIFICATION_LOCKOUT,
+    VERIFY_SCOPE,
+    IdentityChecks,
+    normalize_email,
+    normalize_order_number,
+    verification_keys,
+)
 from store.views import (
+    AddressCheck,
+    CustomerView,
     InvoiceView,
     OrderView,
     RefundView,
@@ -42,98 +58,12 @@ from store.views import (
     return_view,
 )
 
-# Identity checks (order number + email): every failed check counts against the email, the order number,
-# the client address and the conversation it came from; once any of them has MAX_FAILED_VERIFICATIONS
-# failures within VERIFICATION_LOCKOUT, further checks touching it are refused unevaluated. So tries
-# 1..MAX are evaluated and the next one is not, whichever conversation, channel or process it arrives on.
-# A second, daily cap stops the slow drip that the short window alone allows (3 tries every 15 minutes would
-# still be 288 guesses a day against one known email).
-MAX_FAILED_VERIFICATIONS = 3
-VERIFICATION_LOCKOUT = timedelta(minutes=15)
-MAX_FAILED_VERIFICATIONS_PER_DAY = 10
-VERIFICATION_LIMITS = ((MAX_FAILED_VERIFICATIONS, VERIFICATION_LOCKOUT),
-                       (MAX_FAILED_VERIFICATIONS_PER_DAY, timedelta(days=1)))
-VERIFY_SCOPE = "verify"
-LOCKED_OUT_MESSAGE = (
-    f"Too many unsuccessful attempts. For your security, order look-ups with these details are paused for "
-    f"{VERIFICATION_LOCKOUT.seconds // 60} minutes (for a day after repeated attempts). Please try again later "
-    f"or ask to talk to a person."
-)
-
-_ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{4,20}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
-
 REFUND_TRANSITIONS: dict[RefundStatus, set[RefundStatus]] = {
     RefundStatus.PENDING: {RefundStatus.PROCESSING, RefundStatus.FAILED},
     RefundStatus.PROCESSING: {RefundStatus.COMPLETED, RefundStatus.FAILED},
     RefundStatus.FAILED: {RefundStatus.PROCESSING},
     RefundStatus.COMPLETED: set(),
 }
-
-
-class OrderDeskError(Exception):
-    """A request the shop's rules refuse; the message is written for the customer."""
-
-
-class OrderNotFound(OrderDeskError):
-    def __init__(self, number: str) -> None:
-        # The same words for "no such order" and "not yours": nothing to learn by guessing numbers.
-        super().__init__(f"I couldn't find an order {number} on your account.")
-
-
-class NotAllowed(OrderDeskError):
-    pass
-
-
-def normalize_order_number(text: str | None) -> str | None:
-    """'#536365', ' 536365 ' and 'order 536365' all mean 536365; None when it can't be an order number."""
-    if not text:
-        return None
-    candidate = re.sub(r"(?i)^(order|no\.?|number|#)\s*", "", text.strip()).strip().lstrip("#").strip()
-    return candidate.upper() if _ORDER_NUMBER.match(candidate) else None
-
-
-def normalize_email(text: str | None) -> str | None:
-    if not text:
-        return None
-    candidate = text.strip().strip("<>.,;").lower()
-    return candidate if len(candidate) <= 254 and _EMAIL.match(candidate) else None
-
-
-@dataclass(frozen=True)
-class AddressCheck:
-    """A new delivery address as it would be stored, or why it can't be used (a message for the customer)."""
-
-    address: str | None
-    problem: str | None
-
-
-def verification_keys(conversation_id: str | None, order_number: str | None, email: str | None,
-                      client: str | None = None) -> list[str]:
-    """The throttle keys of one identity check: what it tried, where from, and in which conversation."""
-    number = normalize_order_number(order_number) or (order_number or "").strip()[:64]
-    address = normalize_email(email) or (email or "").strip()[:254]
-    parts = {"order": number, "email": address, "client": (client or "").strip()[:255],
-             "conversation": (conversation_id or "").strip()[:255]}
-    return [throttle_key(kind, value) for kind, value in parts.items() if value]
-
-
-def _over_a_limit(session: Session, keys: list[str], now: datetime, counting_this_one: bool) -> bool:
-    """Whether any key has used up one of VERIFICATION_LIMITS (with `counting_this_one`, the check being made
-    is already recorded, so reaching the limit is still allowed and only going past it is not)."""
-    for limit, window in VERIFICATION_LIMITS:
-        failures = recent_failures(session, VERIFY_SCOPE, keys, window, now)
-        if failures > limit or (failures == limit and not counting_this_one):
-            return True
-    return False
-
-
-@dataclass(frozen=True)
-class CustomerView:
-    id: int
-    name: str
-    email: str
-    country: str
 
 
 class OrderDesk:
@@ -146,6 +76,7 @@ class OrderDesk:
     ) -> None:
         self._sessions = sessions or session_factory()
         self._now = clock
+        self._identity = IdentityChecks(self._sessions, self.now)
 
     def now(self) -> datetime:
         """The desk's clock (answers about lateness use the same "now" as the rules)."""
@@ -161,54 +92,26 @@ class OrderDesk:
     def verify_owner(self, conversation_id: str, order_number: str, email: str,
                      client: str | None = None) -> int | None:
         """The customer id when `email` is the email on `order_number`, else None (a failure is recorded).
-
-        Raises NotAllowed, before anything is looked up, while the email, the order number, the client
-        address or the conversation has MAX_FAILED_VERIFICATIONS recent failures: the answer is the same
-        whether the order exists or not, and a success never clears earlier failures.
-
-        The failure is recorded provisionally *before* the count, so concurrent checks (several action
-        servers) see each other and at most MAX_FAILED_VERIFICATIONS of them get evaluated; a refused or
-        successful check withdraws its own provisional rows (refusals are not counted, or a blocked client
-        could lock out any customer's email without a single evaluated guess).
-        """
-        keys = verification_keys(conversation_id, order_number, email, client)
-        now = self._now()
-        with self._sessions.begin() as s:
-            pending = [ThrottleEvent(scope=VERIFY_SCOPE, key=key, occurred_at=now) for key in keys]
-            s.add_all(pending)
-            s.flush()
-            pending_ids = [event.id for event in pending]
-        try:
-            with self._sessions.begin() as s:
-                if _over_a_limit(s, keys, now, counting_this_one=True):
-                    raise NotAllowed(LOCKED_OUT_MESSAGE)
-                number, address = normalize_order_number(order_number), normalize_email(email)
-                customer_id = None
-                if number and address:
-                    customer_id = s.scalar(
-                        select(Customer.id)
-                        .join(Order, Order.customer_id == Customer.id)
-                        .where(Order.number == number, func.lower(Customer.email) == address)
-                    )
-                s.add(VerificationAttempt(conversation_id=conversation_id, succeeded=customer_id is not None,
-                                          attempted_at=now))
-        except NotAllowed:
-            self._withdraw(pending_ids)
-            raise
-        if customer_id is not None:
-            self._withdraw(pending_ids)
-        return customer_id
+        Throttled and locked out as store.verification says (NotAllowed, unevaluated, while locked out)."""
+        return self._identity.verify(conversation_id, order_number, email, client, self.owner_of)
 
     def is_locked_out(self, conversation_id: str, order_number: str | None = None, email: str | None = None,
                       client: str | None = None) -> bool:
         """Whether a check with these details would be refused now (the same keys verify_owner counts)."""
-        keys = verification_keys(conversation_id, order_number, email, client)
-        with self._sessions() as s:
-            return _over_a_limit(s, keys, self._now(), counting_this_one=False)
+        return self._identity.is_locked_out(conversation_id, order_number, email, client)
 
-    def _withdraw(self, event_ids: list[int]) -> None:
-        with self._sessions.begin() as s:
-            s.execute(delete(ThrottleEvent).where(ThrottleEvent.id.in_(event_ids)))
+    def owner_of(self, order_number: str, email: str) -> int | None:
+        """The id of the customer whose email (any case) is on `order_number`, else None. Unthrottled: only
+        for verify_owner and for a server that does its own throttling (store.reference_order_api)."""
+        number, address = normalize_order_number(order_number), normalize_email(email)
+        if not number or not address:
+            return None
+        with self._sessions() as s:
+            return s.scalar(
+                select(Customer.id)
+                .join(Order, Order.customer_id == Customer.id)
+                .where(Order.number == number, func.lower(Customer.email) == address)
+            )
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -283,16 +186,7 @@ class OrderDesk:
 
     def check_new_address(self, customer_id: int | None, order_number: str | None, address: object) -> AddressCheck:
         """`address` parsed and checked for this order's delivery (its country is kept), as it would be stored."""
-        country = None
-        if customer_id is not None and order_number:
-            try:
-                country = self.order(customer_id, order_number).country or None
-            except OrderDeskError:
-                country = None
-        try:
-            return AddressCheck(parse_address(str(address or ""), country).formatted, None)
-        except AddressError as problem:
-            return AddressCheck(None, str(problem))
+        return check_new_address(self, customer_id, order_number, address)
 
     def change_shipping_address(self, customer_id: int, order_number: str, address: str) -> OrderView:
         """Redirect a not-yet-shipped order: the address is parsed, checked and stored in the shop's format."""
@@ -355,63 +249,27 @@ class OrderDesk:
         return order
 
 
-def return_window_days() -> int:
-    return current_profile().returns.window_days
-
-
-def _cancellation_blocker(order: Order) -> str | None:
-    match order.status:
-        case OrderStatus.PROCESSING:
-            return None
-        case OrderStatus.CANCELLED:
-            return f"Order {order.number} is already cancelled."
-        case OrderStatus.SHIPPED:
-            return (f"Order {order.number} has already shipped, so it can't be cancelled any more. "
-                    f"Once it arrives you can return it within {return_window_days()} days for a full refund.")
-        case _:
-            return (f"Order {order.number} has already been {order.status.value}, so it can't be "
-                    f"cancelled. You can start a return instead if it is within {return_window_days()} days of "
-                    "delivery.")
-
-
-def _address_change_blocker(order: Order) -> str | None:
-    if order.status is OrderStatus.PROCESSING:
-        return None
-    return (f"Order {order.number} is {order.status.value}, so its delivery address can no longer be "
-            "changed. Only orders that haven't shipped yet can be redirected.")
-
-
-def _return_blocker(order: Order, now: datetime) -> str | None:
-    if order.status is OrderStatus.PROCESSING:
-        return (f"Order {order.number} hasn't shipped yet, so there's nothing to return and no refund to wait "
-                "for: you can cancel it instead, free of charge and with a full refund.")
-    if order.status is not OrderStatus.DELIVERED:
-        return (f"Order {order.number} is {order.status.value}; returns can only be opened for "
-                "delivered orders.")
-    if any(r.status not in (ReturnStatus.REJECTED,) for r in order.returns):
-        return f"A return for order {order.number} is already open."
-    delivered = order.shipment.delivered_at if order.shipment else None
-    window = return_window_days()
-    if delivered is None or now - delivered > timedelta(days=window):
-        return (f"Order {order.number} was delivered more than {window} days ago, so it is "
-                "outside our return window.")
-    return None
-
-
 __all__ = [
     "LOCKED_OUT_MESSAGE",
     "MAX_ADDRESS_LENGTH",
     "MAX_FAILED_VERIFICATIONS",
     "MAX_FAILED_VERIFICATIONS_PER_DAY",
+    "VERIFICATION_LIMITS",
     "VERIFICATION_LOCKOUT",
+    "VERIFY_SCOPE",
     "AddressCheck",
+    "BackendUnavailable",
     "CustomerView",
     "NotAllowed",
     "OrderDesk",
     "OrderDeskError",
     "OrderNotFound",
+    "_address_change_blocker",
+    "_cancellation_blocker",
+    "_return_blocker",
     "address_problem",
     "normalize_email",
     "normalize_order_number",
+    "return_window_days",
     "verification_keys",
 ]

@@ -11,6 +11,22 @@ from store.models import Order, Refund, ReturnRequest
 
 
 @dataclass(frozen=True)
+class CustomerView:
+    id: int
+    name: str
+    email: str
+    country: str
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    """A new delivery address as it would be stored, or why it can't be used (a message for the customer)."""
+
+    address: str | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
 class LineView:
     sku: str
     name: str

@@ -34,6 +34,7 @@ def domain() -> dict[str, Any]:
 def served_store(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the actions' order desk at the store `url` for one test, then let it go."""
     monkeypatch.setenv("SHOPDESK_DATABASE_URL", url)
+    monkeypatch.setenv("SHOPDESK_ORDER_BACKEND", "sql")  # the orders are in that store (not a shop's API)
     monkeypatch.setenv("SHOPDESK_SIGNING_KEY", SIGNING_KEY)
     store.db.default_engine.cache_clear()
     actions.desk.order_desk.cache_clear()

@@ -106,6 +106,26 @@ def test_context_from_a_signed_token_in_the_messages(client, agents, desk, fake_
     assert number in html and "signed in on the shop" in html
 
 
+def test_context_says_so_when_the_shops_order_api_is_unreachable(app, agents, desk, fake_rasa, store_url,
+                                                                   monkeypatch) -> None:
+    """Connected to a shop's order API (SHOPDESK_ORDER_BACKEND=http) that is down: the page still works and
+    tells the agent why the orders are missing, instead of failing or calling the customer unverified."""
+    from console import create_app
+    from runtime.processes import free_port
+
+    monkeypatch.setenv("SHOPDESK_ORDER_BACKEND", "http")
+    monkeypatch.setenv("SHOPDESK_ORDER_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SHOPDESK_ORDER_API_TOKEN", "order-api-token-0123456789")
+    connected = create_app(dict(app.config)).test_client()
+    customer_id, number = seeded_customer(store_url)
+    verified = conversation(fake_rasa, desk, "known", customer_id=customer_id)
+    login(connected)
+    page = connected.get(f"/conversations/{verified.id}")
+    assert page.status_code == 200
+    html = customer_panel(page.get_data(as_text=True))
+    assert "order system can&#39;t be reached" in html and number not in html and "Not verified" not in html
+
+
 def test_claim_reply_and_return_to_bot(client, agents, desk, fake_rasa) -> None:
     handoff = conversation(fake_rasa, desk)
     csrf = login(client)
