@@ -16,7 +16,7 @@ from console import operations
 from console.operations import ActionRefused
 from console.queue import queue_json, sse
 from console.services import services
-from console.suggestions import suggestions
+from console.suggestions import question_from, suggestions
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -117,7 +117,7 @@ def close(handoff_id: int) -> Response | tuple[Response, int]:
 
 @bp.get("/handoffs/<int:handoff_id>/suggestions")
 def handoff_suggestions(handoff_id: int) -> Response | tuple[Response, int]:
-    """Knowledge-base passages for the customer's latest message (or `?q=`)."""
+    """Knowledge-base passages for the customer's latest question (or `?q=`, the agent's own words)."""
     if not current_app.config["CONSOLE_KNOWLEDGE"]:
         return jsonify(suggestions=[], problem="Knowledge-base suggestions are turned off.")
     question = request.args.get("q", "")
@@ -126,8 +126,7 @@ def handoff_suggestions(handoff_id: int) -> Response | tuple[Response, int]:
             items = _state_json(handoff_id)["transcript"]
         except ActionRefused as exc:
             return _refused(exc, 404)
-        customer = [item["text"] for item in items if item["kind"] == "customer" and item["text"].strip()]
-        question = customer[-1] if customer else ""
+        question = question_from(items)
     found, problem = suggestions(question)
     return jsonify(question=question, suggestions=found, problem=problem)
 

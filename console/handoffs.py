@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.labels import channel_name, detail_label, reason_label
 from console.models import OPEN_STATUSES, Agent, Handoff, HandoffReason, HandoffStatus
 
 ONLINE_WINDOW = timedelta(seconds=45)  # an agent whose console has not checked in for this long is away
@@ -46,6 +47,7 @@ class HandoffView:
     claimed_at: datetime | None
     ended_at: datetime | None
     resolution_note: str
+    customer_name: str | None = None  # the verified customer's name, when the assistant knew who they are
 
     @property
     def is_open(self) -> bool:
@@ -58,8 +60,14 @@ class HandoffView:
             "last_message": self.last_message, "created_at": _iso(self.created_at),
             "claimed_by_id": self.claimed_by_id, "claimed_by": self.claimed_by_name,
             "claimed_at": _iso(self.claimed_at), "ended_at": _iso(self.ended_at),
-            "resolution_note": self.resolution_note,
+            "resolution_note": self.resolution_note, **self.labels(),
         }
+
+    def labels(self) -> dict[str, str | None]:
+        """What the cards show instead of ids (console.labels)."""
+        detail, intent = detail_label(self.reason_detail)
+        return {"customer_name": self.customer_name, "reason_label": reason_label(self.reason),
+                "detail_label": detail, "intent_label": intent, "channel_name": channel_name(self.channel)}
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ def _view(handoff: Handoff) -> HandoffView:
         claimed_by_id=handoff.claimed_by_id,
         claimed_by_name=handoff.claimed_by.display_name if handoff.claimed_by else None,
         claimed_at=handoff.claimed_at, ended_at=handoff.ended_at, resolution_note=handoff.resolution_note,
+        customer_name=handoff.customer.name if handoff.customer else None,
     )
 
 

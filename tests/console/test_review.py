@@ -91,7 +91,11 @@ def test_annotate_needs_csrf_and_a_known_intent(client, agents, launched, logged
     client.post("/training/annotate", data={**form, "csrf_token": csrf})
     settings: TrainingSettings = client.application.config["SHOPDESK_TRAINING"]
     settings.domain.write_text(settings.domain.read_text().replace("cancel_order, ", ""))
-    page = client.post("/training/export", data={"csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
+    page = client.post("/training/export", data={"csrf_token": csrf}).get_data(as_text=True)
+    assert "Export the annotations?" in page and 'name="confirmed" value="yes"' in page  # asks first
+    assert not settings.export_file.exists()
+    page = client.post("/training/export", data={"csrf_token": csrf, "confirmed": "yes"},
+                       follow_redirects=True).get_data(as_text=True)
     assert "Not exported: intent(s) cancel_order not in domain.yml" in page
     assert not settings.export_file.exists()
 
@@ -111,9 +115,12 @@ def test_similar_messages_and_test_story(client, agents, launched, logged, proje
 
 def test_retrain_runs_one_background_job_at_a_time(client, agents, launched, store_url) -> None:  # type: ignore[no-untyped-def]
     csrf = admin(client)
-    page = client.post("/training/retrain", data={"csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
+    page = client.post("/training/retrain", data={"csrf_token": csrf}).get_data(as_text=True)
+    assert "Retrain and evaluate a candidate model?" in page and launched == []  # asks first
+    confirmed = {"csrf_token": csrf, "confirmed": "yes"}
+    page = client.post("/training/retrain", data=confirmed, follow_redirects=True).get_data(as_text=True)
     assert "Training job 1 started." in page and launched == [(1, store_url)]
-    page = client.post("/training/retrain", data={"csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
+    page = client.post("/training/retrain", data=confirmed, follow_redirects=True).get_data(as_text=True)
     assert "Training job 1 is still queued" in page and len(launched) == 1
     job = client.get("/training/jobs/1").get_json()
     assert job["status"] == "queued" and job["done"] is False and "<progress" in page
