@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,12 +69,15 @@ class FakeRasa:
         self.trackers: dict[str, list[dict[str, Any]]] = {}
         self.posts: list[dict[str, Any]] = []
         self.fail = False
+        self.hang = 0.0  # seconds to wait before answering: a Rasa that takes longer than the console waits
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def _route(self) -> tuple[list[str], dict[str, list[str]]] | None:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
+                if fake.hang:
+                    time.sleep(fake.hang)
                 if fake.fail:
                     self._reply(500, {"status": "failure"})
                     return None
