@@ -100,6 +100,31 @@ def test_annotate_needs_csrf_and_a_known_intent(client, agents, launched, logged
     assert not settings.export_file.exists()
 
 
+def test_nothing_is_preselected_and_the_top_predictions_are_offered(client, agents, launched,  # type: ignore[no-untyped-def]
+                                                                     project: TrainingSettings) -> None:
+    tracker = TrackerWriter(project.tracker_url)
+    tracker.start("web-2")
+    key = tracker.user("web-2", "where is my stuff", "nlu_fallback", 0.3,
+                       ranking=[("nlu_fallback", 0.3), ("track_order", 0.25), ("greet", 0.2), ("cancel_order", 0.1),
+                                ("affirm", 0.05)])
+    csrf = admin(client)
+    page = client.get("/training/").get_data(as_text=True)
+    item = page[page.index(f'data-key="web-2:{key}"'):]
+    item = item[:item.index("</li>")]
+    assert '<option value="" selected>Choose an intent…</option>' in item
+    assert '<option value="" selected>Entity type…</option>' in item
+    assert item.count(" selected>") == 2  # only those two: not the first intent, not the prediction
+    picks = item.split("pick-intent")[1:]
+    assert [p.split(">", 1)[1].split("<", 1)[0] for p in picks] == [
+        "track_order (0.25)", "greet (0.20)", "cancel_order (0.10)"]
+    refused = client.post("/training/annotate", data={"csrf_token": csrf, "key": f"web-2:{key}", "verdict": "label",
+                                                      "intent": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose an intent first" in refused and "Saved." not in refused
+    bulk = client.post("/training/bulk", data={"csrf_token": csrf, "keys": [f"web-2:{key}"], "verdict": "label",
+                                               "intent": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose an intent first" in bulk
+
+
 def test_similar_messages_and_test_story(client, agents, launched, logged, project) -> None:  # type: ignore[no-untyped-def]
     csrf = admin(client)
     similar = client.get("/training/similar", query_string={"key": logged["halt"]})
