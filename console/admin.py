@@ -6,6 +6,8 @@ console.users, so the CLI and these pages cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -14,6 +16,7 @@ from console.canned import CannedError, all_canned, delete_canned, save_canned
 from console.models import Role
 from console.services import services
 from console.users import (
+    AgentView,
     UserError,
     create_user,
     find_agent,
@@ -63,28 +66,28 @@ def add_agent() -> str | tuple[str, int]:
     return _password_page(agent.display_name, agent.email, password, created=True)
 
 
-@bp.post("/agents/<int:agent_id>/role")
-def change_role(agent_id: int) -> Response | tuple[str, int]:
+def _account_change(change: Callable[[], AgentView], said: Callable[[AgentView], str]
+                    ) -> Response | tuple[str, int]:
     try:
-        agent = set_role(services().sessions, agent_id, request.form.get("role", ""))
-        flash(f"{agent.display_name} is now {'an admin' if agent.is_admin else 'an agent'}.", "ok")
+        flash(said(change()), "ok")
     except UserError as exc:
         flash(str(exc), "error")
         return _agents_page(409)
     return redirect(url_for("admin.agents"))
+
+
+@bp.post("/agents/<int:agent_id>/role")
+def change_role(agent_id: int) -> Response | tuple[str, int]:
+    return _account_change(lambda: set_role(services().sessions, agent_id, request.form.get("role", "")),
+                           lambda a: f"{a.display_name} is now {'an admin' if a.is_admin else 'an agent'}.")
 
 
 @bp.post("/agents/<int:agent_id>/active")
 def change_active(agent_id: int) -> Response | tuple[str, int]:
     active = request.form.get("active") == "1"
-    try:
-        agent = set_active(services().sessions, agent_id, active)
-        flash(f"{agent.display_name} can sign in again." if active else
-              f"{agent.display_name} is disabled and signed out everywhere.", "ok")
-    except UserError as exc:
-        flash(str(exc), "error")
-        return _agents_page(409)
-    return redirect(url_for("admin.agents"))
+    return _account_change(lambda: set_active(services().sessions, agent_id, active),
+                           lambda a: f"{a.display_name} can sign in again." if active else
+                           f"{a.display_name} is disabled and signed out everywhere.")
 
 
 @bp.post("/agents/<int:agent_id>/password")
