@@ -15,6 +15,7 @@ from flask_login import current_user
 from console import operations
 from console.operations import ActionRefused
 from console.queue import queue_json, sse
+from console.security import still_signed_in
 from console.services import services
 from console.suggestions import question_from, suggestions
 
@@ -58,6 +59,7 @@ def stream(handoff_id: int) -> Response | tuple[Response, int]:
     except ActionRefused as exc:
         return _refused(exc, 404)
     poll, lifetime = current_app.config["CONSOLE_POLL_SECONDS"], current_app.config["CONSOLE_STREAM_SECONDS"]
+    user = current_user._get_current_object()
 
     def events() -> Iterator[str]:
         last: dict[str, Any] | None = first
@@ -66,6 +68,9 @@ def stream(handoff_id: int) -> Response | tuple[Response, int]:
         deadline, last_sent = time.monotonic() + lifetime, time.monotonic()
         while time.monotonic() < deadline:
             time.sleep(poll)
+            if not still_signed_in(user):
+                return  # disabled or signed out elsewhere: the transcript stops here
+
             current = _state_json(handoff_id)
             if current != last:
                 yield sse("conversation", current)

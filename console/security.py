@@ -38,6 +38,15 @@ class ConsoleUser(UserMixin):
         return self.agent.is_admin
 
 
+def still_signed_in(user: ConsoleUser) -> bool:
+    """Whether the session would still load (account active, same session epoch): long-lived streams ask this
+    while they run, so disabling an agent ends their open live views too, not only their next request."""
+    from console.services import services
+
+    agent = get_agent(services().sessions, user.agent_id)
+    return agent is not None and agent.session_epoch == user.agent.session_epoch
+
+
 def init_security(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"

@@ -122,3 +122,50 @@ def test_canned_replies_are_edited_in_the_console(client, agents, desk,  # type:
     handoff = desk.open_handoff("conv-canned", "requested")
     page = client.get(f"/conversations/{handoff.id}").get_data(as_text=True)
     assert 'data-text="Hi, I&#39;m &lt;b&gt;here&lt;/b&gt;."' in page and ">Delivery</button>" in page
+
+
+def test_migration_0007_keeps_accounts_and_their_handoffs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0007 rebuilds console_agents (SQLite batch mode) while handoffs point to it: rows and links survive."""
+    from sqlalchemy import text
+
+    from store.db import make_engine
+    from store.migrate import upgrade_database
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    upgrade_database(engine, "0006")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO console_agents (id, email, display_name, password_hash, role, active, "
+                       "failed_logins, created_at) VALUES (1, 'old@shop.example', 'Old', 'x', 'admin', 1, 0, "
+                       "'2026-01-01 00:00:00')"))
+        c.execute(text("INSERT INTO handoffs (conversation_id, status, reason, reason_detail, channel, last_message, "
+                       "created_at, claimed_by_id, resolution_note, updated_at, version) VALUES ('c', 'claimed', "
+                       "'requested', '', '', '', '2026-01-01', 1, '', '2026-01-01', 1)"))
+    upgrade_database(engine)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT email, session_epoch FROM console_agents")).all() == [("old@shop.example", 0)]
+        assert c.execute(text("SELECT claimed_by_id FROM handoffs")).scalar() == 1
+        assert c.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    engine.dispose()
+
+
+def test_disabling_ends_open_live_streams(app, client, agents, desk, fake_rasa,  # type: ignore[no-untyped-def]
+                                          sessions: sessionmaker[Session]) -> None:
+    import time
+
+    from console.users import set_active
+
+    app.config["CONSOLE_STREAM_SECONDS"] = 30.0  # longer than the test may wait
+    handoff = desk.open_handoff("conv-stream", "requested")
+    alice = app.test_client()
+    login(alice)
+    for path in ("/queue/stream", f"/api/handoffs/{handoff.id}/stream"):
+        response = alice.get(path, buffered=False)
+        chunks = iter(response.response)
+        assert b"retry" in next(chunks)
+        set_active(sessions, agents["alice"].id, False)
+        started = time.monotonic()
+        list(chunks)  # the stream ends instead of running for its 30 s
+        assert time.monotonic() - started < 5, path
+        response.close()
+        set_active(sessions, agents["alice"].id, True)
+        login(alice)  # a new session (the old one ended with the disable)
