@@ -27,6 +27,7 @@ from runtime.stack import PROJECT_ROOT, StackConfig
 from store.db import make_engine, session_factory
 from store.models import Customer
 from tests.console.conftest import RASA_TOKEN, FakeRasa, user_event
+from tests.e2e.axe_support import axe_problems
 from tests.e2e.handoff_support import AGENT_PASSWORD, create_agent, start_console
 from tests.e2e.test_widget_browser import browser  # noqa: F401  (fixture)
 from tests.training.support import TrackerWriter
@@ -36,11 +37,8 @@ from training.tables import Annotation, ModelStatus
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "console"
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 ADMIN, AGENT = "ada.admin@shop.example", "alice.agent@shop.example"
 TIMEOUT_MS = 20_000
-# Landmark and heading rules are "moderate" in axe; the console must pass them too.
-STRUCTURE_RULES = re.compile(r"^(region|landmark-.*|page-has-heading-one|heading-order|empty-heading)$")
 MARKDOWN = "**Order 581142** is on its way:\n- shipped on Monday\n- [track it](https://carrier.example/t/1)"
 CUSTOMER_HTML = "**not bold** <b>not bold either</b> <img src=x onerror=\"window.__xss=1\">"
 
@@ -117,19 +115,6 @@ def sign_in(page: Any, console: Console, email: str, password: str = AGENT_PASSW
     page.click("#sign-in")
     page.wait_for_selector("#lane-waiting")
     page.wait_for_load_state("load")  # the page's scripts have run (relative times, live queue)
-
-
-def axe_problems(page: Any) -> list[str]:
-    """axe-core's serious and critical violations, and any landmark or heading finding, on the page as it is."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))  # through the DevTools protocol: the page's CSP stays on
-    result = page.evaluate("""async () => {
-      const r = await axe.run(document, {resultTypes: ["violations"]});
-      return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}));
-    }""")
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in result
-            if v["impact"] in ("serious", "critical") or STRUCTURE_RULES.match(v["id"])]
 
 
 def open_handoff(console: Console, conversation: str, reason: str, detail: str, channel: str,
