@@ -369,3 +369,43 @@ def test_admin_manages_agents_and_canned_replies(new_page: Any, console: Console
     page.click("#claim")
     page.click("button.canned:has-text('Warm hello')")
     assert page.input_value("#reply-text") == "Hello! I'm **here** to help."
+
+
+def test_knowledge_base_suggestions_are_readable_and_relevant(new_page: Any, console: Console,
+                                                              knowledge_dir: Path) -> None:
+    """A second console with the demo shop's knowledge base: the question is the customer's last real one, the
+    source sits on its own line and "Use in reply" is a button of its own that inserts only the passage."""
+    stack = StackConfig(database_url=console.database_url, var_dir=console.models_dir.parent)
+    group = start_console(stack, console.models_dir.parent, {
+        "RASA_URL": console.rasa.url, "RASA_AUTH_TOKEN": RASA_TOKEN, "SHOPDESK_CONSOLE_KNOWLEDGE": "1",
+        "SHOPDESK_KNOWLEDGE_DIR": str(knowledge_dir)})
+    try:
+        console.rasa.trackers["kb-talk"] = [user_event("how many days do I have to return an item?", "nlu_fallback"),
+                                            user_event("can I talk to a person please", "contact_human_agent")]
+        handoff = open_handoff(console, "kb-talk", "requested", "asked for a person (contact_human_agent)",
+                               "socketio")
+        page = new_page()
+        sign_in(page, Console(group.url, console.database_url, console.rasa, console.tracker,  # type: ignore[attr-defined]
+                              console.models_dir), AGENT)
+        page.goto(f"{group.url}/conversations/{handoff}")  # type: ignore[attr-defined]
+        page.click("#claim")
+        first = page.locator("#suggestions .suggestion").first
+        first.wait_for(timeout=120_000)  # the console loads the encoder on the first question
+        assert page.inner_text("#suggestions-for") == "For “how many days do I have to return an item?”"
+        assert "30 days" in page.inner_text("#suggestions")
+        source, use = first.locator(".source"), first.locator("button.use")
+        assert source.inner_text().startswith("Source: ") and use.inner_text() == "Use in reply"
+        assert use.bounding_box()["y"] >= source.bounding_box()["y"] + source.bounding_box()["height"] - 1
+        use.click()
+        reply = page.input_value("#reply-text")
+        assert reply == first.locator("p").first.text_content() and "Source" not in reply
+        # The agent's own words; something the documents do not cover gets nothing.
+        page.fill("#kb-search input", "who won the football world cup in 1998")
+        page.click("#kb-search button")
+        page.wait_for_function("() => document.querySelector('#suggestions-for').textContent.includes('1998')")
+        assert page.locator("#suggestions .suggestion").count() == 0
+        assert "No passage answers this closely enough." in page.inner_text("#suggestions")
+        shot(page, "08-suggestions")
+        assert axe_problems(page) == []
+    finally:
+        group.stop()
