@@ -293,6 +293,7 @@ def test_training_inbox_preselects_nothing_and_asks_before_big_steps(new_page: A
     with Session(make_engine(console.database_url)) as s:
         assert [a.exported_at for a in s.query(Annotation)] == [None]  # nothing was exported
     page.goto(f"{console.url}/training/models")
+    assert axe_problems(page) == []
     page.click("#retrain")
     assert page.inner_text("h1") == "Retrain and evaluate a candidate model?"
     assert "baseline.tar.gz" in page.inner_text("main")
