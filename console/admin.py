@@ -16,7 +16,6 @@ from console.canned import CannedError, all_canned, delete_canned, save_canned
 from console.models import Role
 from console.services import services
 from console.users import (
-    AgentView,
     UserError,
     create_user,
     find_agent,
@@ -66,10 +65,10 @@ def add_agent() -> str | tuple[str, int]:
     return _password_page(agent.display_name, agent.email, password, created=True)
 
 
-def _account_change(change: Callable[[], AgentView], said: Callable[[AgentView], str]
-                    ) -> Response | tuple[str, int]:
+def _account_change(change: Callable[[], str]) -> Response | tuple[str, int]:
+    """Run `change` (it returns what to tell the admin); a refusal shows the list again with its reason."""
     try:
-        flash(said(change()), "ok")
+        flash(change(), "ok")
     except UserError as exc:
         flash(str(exc), "error")
         return _agents_page(409)
@@ -78,16 +77,26 @@ def _account_change(change: Callable[[], AgentView], said: Callable[[AgentView],
 
 @bp.post("/agents/<int:agent_id>/role")
 def change_role(agent_id: int) -> Response | tuple[str, int]:
-    return _account_change(lambda: set_role(services().sessions, agent_id, request.form.get("role", "")),
-                           lambda a: f"{a.display_name} is now {'an admin' if a.is_admin else 'an agent'}.")
+    def change() -> str:
+        agent = set_role(services().sessions, agent_id, request.form.get("role", ""))
+        return f"{agent.display_name} is now {'an admin' if agent.is_admin else 'an agent'}."
+
+    return _account_change(change)
 
 
 @bp.post("/agents/<int:agent_id>/active")
 def change_active(agent_id: int) -> Response | tuple[str, int]:
     active = request.form.get("active") == "1"
-    return _account_change(lambda: set_active(services().sessions, agent_id, active),
-                           lambda a: f"{a.display_name} can sign in again." if active else
-                           f"{a.display_name} is disabled and signed out everywhere.")
+
+    def change() -> str:
+        agent = set_active(services().sessions, agent_id, active)
+        if active:
+            return f"{agent.display_name} can sign in again."
+        released = services().handoffs.release_claims(agent_id)  # nobody would answer them: back to the queue
+        back = f" {released} conversation(s) they held are back in the queue." if released else ""
+        return f"{agent.display_name} is disabled and signed out everywhere.{back}"
+
+    return _account_change(change)
 
 
 @bp.post("/agents/<int:agent_id>/password")

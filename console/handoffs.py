@@ -237,6 +237,18 @@ class HandoffDesk:
             raise HandoffError(f"{view.claimed_by_name or 'Another agent'} is handling this conversation.")
         return view
 
+    def release_claims(self, agent_id: int) -> int:
+        """Put the conversations an agent holds back in the queue (the agent was disabled): the bot stays
+        paused, and any other agent can claim them. Returns how many."""
+        now = utcnow()
+        with self._sessions.begin() as s:
+            result = s.execute(
+                update(Handoff).where(Handoff.status == HandoffStatus.CLAIMED, Handoff.claimed_by_id == agent_id)
+                .values(status=HandoffStatus.WAITING, claimed_by_id=None, claimed_at=None, updated_at=now,
+                        version=Handoff.version + 1)
+                .execution_options(synchronize_session=False))
+            return result.rowcount
+
     def touch_agent(self, agent_id: int) -> None:
         """Mark the agent as online (their console is open)."""
         with self._sessions.begin() as s:

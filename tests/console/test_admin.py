@@ -58,10 +58,15 @@ def test_disabled_agents_are_signed_out_and_cannot_sign_in(app, client, agents, 
     alice = app.test_client()
     login(alice)
     assert alice.get("/").status_code == 200
+    held = app.extensions["shopdesk_console"].handoffs.open_handoff("conv-held", "requested")
+    assert app.extensions["shopdesk_console"].handoffs.claim(held.id, agents["alice"].id)
     csrf = admin(client)
     done = client.post(f"/admin/agents/{agents['alice'].id}/active", data={"csrf_token": csrf, "active": "0"},
                        follow_redirects=True)
-    assert "Alice is disabled and signed out everywhere." in done.get_data(as_text=True)
+    assert ("Alice is disabled and signed out everywhere. 1 conversation(s) they held are back in the queue."
+            in done.get_data(as_text=True))
+    released = app.extensions["shopdesk_console"].handoffs.get(held.id)
+    assert (released.status, released.claimed_by_id) == ("waiting", None)
     assert alice.get("/").status_code == 302  # her open session ended
     assert alice.get("/api/queue").status_code == 401
     assert authenticate(sessions, "alice@shop.example", PASSWORD) is None
