@@ -126,23 +126,16 @@ def _canned_refused(exc: CannedError) -> tuple[str, int]:
     return render_template("admin_canned.html", canned=all_canned(services().sessions)), 400
 
 
-@bp.post("/canned")
-def add_canned() -> Response | tuple[str, int]:
-    try:
-        reply = save_canned(services().sessions, request.form.get("title", ""), request.form.get("text", ""))
-    except CannedError as exc:
-        return _canned_refused(exc)
-    return _canned_done(f"Added “{reply.title}”.")
-
-
+@bp.post("/canned", defaults={"canned_id": None})
 @bp.post("/canned/<int:canned_id>")
-def edit_canned(canned_id: int) -> Response | tuple[str, int]:
+def save_canned_reply(canned_id: int | None) -> Response | tuple[str, int]:
+    """Add a canned reply (no id) or change one."""
     try:
         reply = save_canned(services().sessions, request.form.get("title", ""), request.form.get("text", ""),
                             canned_id)
     except CannedError as exc:
         return _canned_refused(exc)
-    return _canned_done(f"Saved “{reply.title}”.")
+    return _canned_done(f"{'Added' if canned_id is None else 'Saved'} “{reply.title}”.")
 
 
 @bp.post("/canned/<int:canned_id>/delete")
