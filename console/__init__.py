@@ -1,7 +1,7 @@
 """ShopDesk's agent console: a live queue of conversations handed to people, and the view to handle one.
 
-`create_app(config)` builds the Flask app (blueprints: auth, queue, conversations, api, and review: training
-from conversation logs, for admins). Run it with
+`create_app(config)` builds the Flask app (blueprints: auth, queue, conversations, api; for admins review:
+training from conversation logs, and admin: accounts and canned replies). Run it with
 `python -m console` (127.0.0.1:8090); create accounts with `python -m console create-user`.
 """
 
@@ -23,8 +23,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the console from the environment, with `config` overriding (tests pass their own database)."""
     from flask import Flask
 
-    from console import api, auth, conversations, queue, review
+    from console import admin, api, auth, conversations, queue, review
     from console.handoffs import HandoffDesk
+    from console.labels import channel_name
     from console.rasa_client import RasaClient
     from console.security import init_security
     from console.services import EXTENSION, Services
@@ -70,11 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     init_security(app)
     app.jinja_env.globals["shop"] = current_profile  # the shop's name in the header, read per page
+    app.jinja_env.globals["channel_name"] = channel_name
     app.register_blueprint(auth.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(conversations.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(admin.bp)
     app.after_request(_security_headers)
     return app
 

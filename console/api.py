@@ -15,8 +15,9 @@ from flask_login import current_user
 from console import operations
 from console.operations import ActionRefused
 from console.queue import queue_json, sse
+from console.security import still_signed_in
 from console.services import services
-from console.suggestions import suggestions
+from console.suggestions import question_from, suggestions
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -58,6 +59,7 @@ def stream(handoff_id: int) -> Response | tuple[Response, int]:
     except ActionRefused as exc:
         return _refused(exc, 404)
     poll, lifetime = current_app.config["CONSOLE_POLL_SECONDS"], current_app.config["CONSOLE_STREAM_SECONDS"]
+    user = current_user._get_current_object()
 
     def events() -> Iterator[str]:
         last: dict[str, Any] | None = first
@@ -66,6 +68,9 @@ def stream(handoff_id: int) -> Response | tuple[Response, int]:
         deadline, last_sent = time.monotonic() + lifetime, time.monotonic()
         while time.monotonic() < deadline:
             time.sleep(poll)
+            if not still_signed_in(user):
+                return  # disabled or signed out elsewhere: the transcript stops here
+
             current = _state_json(handoff_id)
             if current != last:
                 yield sse("conversation", current)
@@ -117,7 +122,7 @@ def close(handoff_id: int) -> Response | tuple[Response, int]:
 
 @bp.get("/handoffs/<int:handoff_id>/suggestions")
 def handoff_suggestions(handoff_id: int) -> Response | tuple[Response, int]:
-    """Knowledge-base passages for the customer's latest message (or `?q=`)."""
+    """Knowledge-base passages for the customer's latest question (or `?q=`, the agent's own words)."""
     if not current_app.config["CONSOLE_KNOWLEDGE"]:
         return jsonify(suggestions=[], problem="Knowledge-base suggestions are turned off.")
     question = request.args.get("q", "")
@@ -126,8 +131,7 @@ def handoff_suggestions(handoff_id: int) -> Response | tuple[Response, int]:
             items = _state_json(handoff_id)["transcript"]
         except ActionRefused as exc:
             return _refused(exc, 404)
-        customer = [item["text"] for item in items if item["kind"] == "customer" and item["text"].strip()]
-        question = customer[-1] if customer else ""
+        question = question_from(items)
     found, problem = suggestions(question)
     return jsonify(question=question, suggestions=found, problem=problem)
 

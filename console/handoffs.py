@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.labels import channel_name, detail_label, reason_label
 from console.models import OPEN_STATUSES, Agent, Handoff, HandoffReason, HandoffStatus
 
 ONLINE_WINDOW = timedelta(seconds=45)  # an agent whose console has not checked in for this long is away
@@ -46,6 +47,7 @@ class HandoffView:
     claimed_at: datetime | None
     ended_at: datetime | None
     resolution_note: str
+    customer_name: str | None = None  # the verified customer's name, when the assistant knew who they are
 
     @property
     def is_open(self) -> bool:
@@ -58,8 +60,14 @@ class HandoffView:
             "last_message": self.last_message, "created_at": _iso(self.created_at),
             "claimed_by_id": self.claimed_by_id, "claimed_by": self.claimed_by_name,
             "claimed_at": _iso(self.claimed_at), "ended_at": _iso(self.ended_at),
-            "resolution_note": self.resolution_note,
+            "resolution_note": self.resolution_note, **self.labels(),
         }
+
+    def labels(self) -> dict[str, str | None]:
+        """What the cards show instead of ids (console.labels)."""
+        detail, intent = detail_label(self.reason_detail)
+        return {"customer_name": self.customer_name, "reason_label": reason_label(self.reason),
+                "detail_label": detail, "intent_label": intent, "channel_name": channel_name(self.channel)}
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ def _view(handoff: Handoff) -> HandoffView:
         claimed_by_id=handoff.claimed_by_id,
         claimed_by_name=handoff.claimed_by.display_name if handoff.claimed_by else None,
         claimed_at=handoff.claimed_at, ended_at=handoff.ended_at, resolution_note=handoff.resolution_note,
+        customer_name=handoff.customer.name if handoff.customer else None,
     )
 
 
@@ -227,6 +236,18 @@ class HandoffDesk:
                 raise HandoffError("This conversation has already been handed back or closed.")
             raise HandoffError(f"{view.claimed_by_name or 'Another agent'} is handling this conversation.")
         return view
+
+    def release_claims(self, agent_id: int) -> int:
+        """Put the conversations an agent holds back in the queue (the agent was disabled): the bot stays
+        paused, and any other agent can claim them. Returns how many."""
+        now = utcnow()
+        with self._sessions.begin() as s:
+            result = s.execute(
+                update(Handoff).where(Handoff.status == HandoffStatus.CLAIMED, Handoff.claimed_by_id == agent_id)
+                .values(status=HandoffStatus.WAITING, claimed_by_id=None, claimed_at=None, updated_at=now,
+                        version=Handoff.version + 1)
+                .execution_options(synchronize_session=False))
+            return result.rowcount
 
     def touch_agent(self, agent_id: int) -> None:
         """Mark the agent as online (their console is open)."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.models import Base, _enum
+from store.models import Base, Customer, _enum
 
 
 class Role(enum.StrEnum):
@@ -52,6 +52,8 @@ class Agent(Base):
     # "Online" = has a console open: refreshed by the live queue stream, expires after a short silence.
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Part of every session's user id: bumped on disable / password reset, which ends the older sessions.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Handoff(Base):
@@ -83,6 +85,7 @@ class Handoff(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change; drives the live queue
 
     claimed_by: Mapped[Agent | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
 
 
 class CannedReply(Base):

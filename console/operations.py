@@ -11,9 +11,10 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from console.canned import all_canned
 from console.context import CustomerContext, customer_context, verified_customer
 from console.handoffs import HandoffError, HandoffView
-from console.models import CannedReply, HandoffStatus
+from console.models import HandoffStatus
 from console.rasa_client import RasaUnavailable
 from console.security import ConsoleUser
 from console.services import Services
@@ -127,7 +128,4 @@ def give_back(svc: Services, user: ConsoleUser, handoff_id: int, *, close: bool,
 
 
 def canned_replies(svc: Services) -> list[dict[str, str]]:
-    from sqlalchemy import select
-
-    with svc.sessions() as s:
-        return [{"title": c.title, "text": c.text} for c in s.scalars(select(CannedReply).order_by(CannedReply.id))]
+    return [{"title": c.title, "text": c.text} for c in all_canned(svc.sessions)]

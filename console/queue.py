@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, stream_with
 from flask_login import current_user
 
 from console.handoffs import HandoffDesk, HandoffView
+from console.security import still_signed_in
 from console.services import services
 
 bp = Blueprint("queue", __name__)
@@ -37,7 +38,7 @@ def sse(event: str, data: object) -> str:
 @bp.get("/queue/stream")
 def stream() -> Response:
     """Pushes the queue whenever it changes; keeps the agent marked online while the page is open."""
-    desk, agent_id = services().handoffs, current_user.agent_id
+    desk, agent_id, user = services().handoffs, current_user.agent_id, current_user._get_current_object()
     poll, lifetime = current_app.config["CONSOLE_POLL_SECONDS"], current_app.config["CONSOLE_STREAM_SECONDS"]
 
     def events() -> Iterator[str]:
@@ -46,6 +47,8 @@ def stream() -> Response:
         yield "retry: 2000\n\n"
         while time.monotonic() < deadline:
             now = time.monotonic()
+            if not still_signed_in(user):
+                return  # disabled or signed out elsewhere: the browser's reconnect gets a 401
             if now - last_beat >= HEARTBEAT_SECONDS:
                 desk.touch_agent(agent_id)
                 last_beat = now

@@ -30,8 +30,11 @@ class RasaClient:
         try:
             response = requests.request(method, f"{self.url}{path}", params=query, json=body,
                                         timeout=self.timeout_s)
+        except requests.Timeout as exc:
+            raise RasaUnavailable(f"The assistant server is unreachable: no answer within {self.timeout_s:g} s."
+                                  ) from exc
         except requests.RequestException as exc:
-            raise RasaUnavailable(f"The assistant server is not reachable ({type(exc).__name__}).") from exc
+            raise RasaUnavailable(f"The assistant server is unreachable ({type(exc).__name__}).") from exc
         if response.status_code != 200:
             raise RasaUnavailable(f"The assistant server answered HTTP {response.status_code}.")
         return response.json()

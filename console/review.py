@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -35,6 +36,7 @@ from training.tables import Verdict
 bp = Blueprint("review", __name__, url_prefix="/training")
 EXTENSION = "shopdesk_training"
 MAX_BULK = 200
+TOP_PREDICTIONS = 3
 
 
 @dataclass
@@ -101,7 +103,7 @@ def inbox() -> str:
     return render_template("review_inbox.html", items=shown, total=len(items), pages=pages,
                            page=min(max(1, number), pages), filters=filters, intents=intents, entities=entities,
                            channels=channels(i.message for i in items), entity_json=entity_json,
-                           export_file=t.settings.export_file)
+                           predictions=predictions, export_file=t.settings.export_file)
 
 
 @bp.post("/annotate")
@@ -155,12 +157,29 @@ def similar() -> str | tuple[str, int]:
     neighbours = [(others[index], score) for index, score in nearest(anchor.text, [i.text for i in others])]
     intents, entities = _domain()
     return render_template("review_similar.html", anchor=anchor, neighbours=neighbours, intents=intents,
-                           entities=entities, entity_json=entity_json)
+                           entities=entities, entity_json=entity_json, predictions=predictions)
+
+
+def _confirm(action: str, title: str, facts: list[str], button: str) -> str | None:
+    """A confirmation page for a POST that was not confirmed yet (None once it is): export, retrain and rollback
+    change what the assistant learns or serves, so one stray click must not start them."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    return render_template("review_confirm.html", action=action, title=title, facts=facts, button=button,
+                           back=request.form.get("back") or url_for("review.inbox"))
 
 
 @bp.post("/export")
-def run_export() -> WerkzeugResponse:
+def run_export() -> str | WerkzeugResponse:
     t = training()
+    pending = [a for a in t.book.all() if not a.exported and a.verdict != Verdict.IGNORE]
+    page_ = _confirm(url_for("review.run_export"), "Export the annotations?", [
+        f"{len(pending)} reviewed message(s) not exported yet are written to "
+        f"{t.settings.export_file.parent.name}/{t.settings.export_file.name} (labels of earlier exports stay).",
+        "Then `rasa data validate` checks the training data; nothing is trained or served yet.",
+    ], "Export and validate")
+    if page_ is not None:
+        return page_
     try:
         result = export(t.book, t.settings)
         flash(f"Exported: {result.summary}. rasa data validate passed.", "ok")
@@ -202,9 +221,18 @@ def models() -> str:
 
 
 @bp.post("/retrain")
-def retrain() -> WerkzeugResponse:
+def retrain() -> str | WerkzeugResponse:
     t = training()
-    t.registry.ensure_baseline()
+    current = t.registry.ensure_baseline()
+    page_ = _confirm(url_for("review.retrain"), "Retrain and evaluate a candidate model?", [
+        f"Trains a candidate on {t.settings.data_dir.name}/ with the exported log data: this takes a while and "
+        "uses the machine's CPU.",
+        "The candidate is compared with the served model "
+        f"({current.name if current else 'none recorded'}) on the same held-out split; it is not served until "
+        "you promote it.",
+    ], "Start training")
+    if page_ is not None:
+        return page_
     try:
         job = t.jobs.create(t.settings, current_user.agent_id)
     except JobRefused as exc:
@@ -229,7 +257,8 @@ def model(model_id: int) -> str | tuple[str, int]:
     m = training().registry.get(model_id)
     if m is None:
         return render_template("message.html", message="No such model version."), 404
-    return render_template("review_model.html", model=m, report=m.report, current=training().registry.current())
+    return render_template("review_model.html", model=m, report=m.report, current=training().registry.current(),
+                           model_file_exists=Path(m.path).exists())
 
 
 @bp.get("/models/<int:model_id>/<name>.svg")
@@ -261,13 +290,36 @@ def reject(model_id: int) -> WerkzeugResponse:
 
 
 @bp.post("/rollback")
-def rollback() -> WerkzeugResponse:
+def rollback() -> str | WerkzeugResponse:
+    registry = training().registry
+    current, previous = registry.current(), registry.previous()
+    if previous is None:
+        flash("There is no earlier promoted model to roll back to.", "error")
+        return redirect(url_for("review.models"))
+    page_ = _confirm(url_for("review.rollback"), "Roll back to the previous model?", [
+        f"The assistant stops serving {current.name if current else 'the current model'} and serves "
+        f"{previous.name} (version {previous.id}) again, for every conversation, right away.",
+    ], "Roll back")
+    if page_ is not None:
+        return page_
     try:
         m = training().registry.rollback(current_user.agent_id)
         flash(f"Rolled back: {m.name} is served again.", "ok")
     except (PromotionRefused, RasaLoadFailed) as exc:
         flash(str(exc), "error")
     return redirect(url_for("review.models"))
+
+
+def predictions(item: InboxItem, intents: list[str]) -> list[tuple[str, float]]:
+    """The model's best TOP_PREDICTIONS intents that a reviewer can pick (domain intents; no nlu_fallback)."""
+    known, out = set(intents), []
+    ranking = item.message.ranking or [(item.message.intent, item.message.confidence)]
+    for name, confidence in ranking:
+        if name in known and name not in (n for n, _ in out):
+            out.append((name, confidence))
+        if len(out) == TOP_PREDICTIONS:
+            break
+    return out
 
 
 def entity_json(item: InboxItem) -> str:

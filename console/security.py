@@ -22,9 +22,12 @@ PUBLIC_STATIC = {"console.css"}
 
 
 class ConsoleUser(UserMixin):
+    """The session stores "<agent id>:<session epoch>": a disabled account or a reset password bumps the epoch
+    (console.users), so every session signed in before no longer loads and the agent is signed out."""
+
     def __init__(self, agent: AgentView) -> None:
         self.agent = agent
-        self.id = str(agent.id)
+        self.id = f"{agent.id}:{agent.session_epoch}"
 
     @property
     def agent_id(self) -> int:
@@ -35,6 +38,15 @@ class ConsoleUser(UserMixin):
         return self.agent.is_admin
 
 
+def still_signed_in(user: ConsoleUser) -> bool:
+    """Whether the session would still load (account active, same session epoch): long-lived streams ask this
+    while they run, so disabling an agent ends their open live views too, not only their next request."""
+    from console.services import services
+
+    agent = get_agent(services().sessions, user.agent_id)
+    return agent is not None and agent.session_epoch == user.agent.session_epoch
+
+
 def init_security(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
@@ -43,11 +55,14 @@ def init_security(app: Flask) -> None:
     def load_user(user_id: str) -> ConsoleUser | None:
         from console.services import services
 
+        agent_id, _, epoch = str(user_id).partition(":")
         try:
-            agent = get_agent(services().sessions, int(user_id))
+            agent = get_agent(services().sessions, int(agent_id))
         except (TypeError, ValueError):
             return None
-        return ConsoleUser(agent) if agent else None
+        if agent is None or str(agent.session_epoch) != epoch:
+            return None
+        return ConsoleUser(agent)
 
     @app.before_request
     def require_login() -> Response | tuple[Response, int] | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -31,6 +33,9 @@ class AgentView:
     email: str
     display_name: str
     role: str
+    active: bool = True
+    session_epoch: int = 0
+    last_seen_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -38,7 +43,8 @@ class AgentView:
 
 
 def _view(agent: Agent) -> AgentView:
-    return AgentView(id=agent.id, email=agent.email, display_name=agent.display_name, role=agent.role.value)
+    return AgentView(id=agent.id, email=agent.email, display_name=agent.display_name, role=agent.role.value,
+                     active=agent.active, session_epoch=agent.session_epoch or 0, last_seen_at=agent.last_seen_at)
 
 
 def normalize_email(email: str) -> str:
@@ -53,18 +59,22 @@ def create_user(sessions: sessionmaker[Session], email: str, password: str, role
     email = normalize_email(email)
     if role not in {r.value for r in Role}:
         raise UserError(f"Role must be one of: {', '.join(r.value for r in Role)}.")
-    if len(password or "") < MIN_PASSWORD_CHARS:
-        raise UserError(f"The password must have at least {MIN_PASSWORD_CHARS} characters.")
+    _check_password(password)
     name = (display_name or email.split("@", 1)[0]).strip()[:80] or email
     try:
         with sessions.begin() as s:
             agent = Agent(email=email, display_name=name, password_hash=generate_password_hash(password),
-                          role=Role(role), active=True, failed_logins=0, created_at=utcnow())
+                          role=Role(role), active=True, failed_logins=0, created_at=utcnow(), session_epoch=0)
             s.add(agent)
             s.flush()
             return _view(agent)
     except IntegrityError as exc:
         raise UserError(f"There is already an account for {email}.") from exc
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_CHARS:
+        raise UserError(f"The password must have at least {MIN_PASSWORD_CHARS} characters.")
 
 
 class LoginThrottled(UserError):
@@ -101,3 +111,81 @@ def get_agent(sessions: sessionmaker[Session], agent_id: int) -> AgentView | Non
     with sessions() as s:
         agent = s.get(Agent, agent_id)
         return _view(agent) if agent is not None and agent.active else None
+
+
+# --- management by admins (console/admin.py) --------------------------------------------------------------
+# Every change that could leave no active admin is one conditional UPDATE whose condition counts the other
+# active admins, so two admins demoting each other at the same moment cannot both succeed.
+
+
+def list_agents(sessions: sessionmaker[Session]) -> list[AgentView]:
+    with sessions() as s:
+        return [_view(a) for a in s.scalars(select(Agent).order_by(Agent.active.desc(), Agent.display_name,
+                                                                     Agent.id))]
+
+
+def find_agent(sessions: sessionmaker[Session], agent_id: int) -> AgentView:
+    """The account, active or not; UserError when there is none."""
+    with sessions() as s:
+        agent = s.get(Agent, agent_id)
+        if agent is None:
+            raise UserError("There is no such account.")
+        return _view(agent)
+
+
+def _another_admin_remains(agent_id: int) -> object:
+    others = (select(func.count()).select_from(Agent)
+              .where(Agent.role == Role.ADMIN, Agent.active.is_(True), Agent.id != agent_id).scalar_subquery())
+    return others > 0
+
+
+def _update_keeping_an_admin(sessions: sessionmaker[Session], agent: AgentView, removes_admin: bool,
+                             **values: object) -> None:
+    condition = Agent.id == agent.id
+    if removes_admin:
+        condition = and_(condition, _another_admin_remains(agent.id))
+    with sessions.begin() as s:
+        changed = s.execute(update(Agent).where(condition).values(**values)
+                            .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise UserError(f"{agent.display_name} is the last active admin: make another account an admin first, "
+                        "so someone can still manage the console.")
+
+
+def set_active(sessions: sessionmaker[Session], agent_id: int, active: bool) -> AgentView:
+    """Disable (their sessions end on their next request, and they cannot sign in) or enable an account."""
+    agent = find_agent(sessions, agent_id)
+    if agent.active == active:
+        return agent
+    values: dict[str, object] = {"active": active}
+    if not active:
+        values.update(session_epoch=Agent.session_epoch + 1, last_seen_at=None)
+    _update_keeping_an_admin(sessions, agent, removes_admin=not active and agent.is_admin, **values)
+    return find_agent(sessions, agent_id)
+
+
+def set_role(sessions: sessionmaker[Session], agent_id: int, role: str) -> AgentView:
+    if role not in {r.value for r in Role}:
+        raise UserError(f"Role must be one of: {', '.join(r.value for r in Role)}.")
+    agent = find_agent(sessions, agent_id)
+    if agent.role == role:
+        return agent
+    _update_keeping_an_admin(sessions, agent, removes_admin=agent.is_admin and agent.active, role=Role(role))
+    return find_agent(sessions, agent_id)
+
+
+def generated_password() -> str:
+    """16 random URL-safe characters: what an admin hands to the agent, who signs in with it."""
+    return secrets.token_urlsafe(12)
+
+
+def reset_password(sessions: sessionmaker[Session], agent_id: int, password: str | None = None) -> str:
+    """Set a new password (a generated one unless given) and end the account's sessions; returns it once."""
+    password = password or generated_password()
+    _check_password(password)
+    agent = find_agent(sessions, agent_id)
+    with sessions.begin() as s:
+        s.execute(update(Agent).where(Agent.id == agent.id).values(
+            password_hash=generate_password_hash(password), session_epoch=Agent.session_epoch + 1,
+            failed_logins=0, locked_until=None))
+    return password

@@ -110,6 +110,8 @@ class AnnotationBook:
 
     def check(self, verdict: Verdict, intent: str, spans: Sequence[Span]) -> None:
         intents, entities = domain_names(self.domain)
+        if verdict == Verdict.LABEL and not intent:
+            raise AnnotationRefused("Choose an intent first (or mark the message out of scope, or ignore it).")
         if verdict == Verdict.LABEL and intent not in intents:
             raise AnnotationRefused(f"“{intent}” is not an intent in the domain ({self.domain.name}); add it "
                                     "to the domain first or pick one of its intents.")

@@ -69,6 +69,7 @@ class LoggedMessage:
     intent: str
     confidence: float
     entities: list[dict[str, Any]]
+    ranking: list[tuple[str, float]] = field(default_factory=list)  # the model's intents, best first
     replies: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     kb_miss: bool = False
@@ -101,11 +102,15 @@ def _message(row: Any, data: dict[str, Any]) -> LoggedMessage:
     parse_data = data.get("parse_data") if isinstance(data.get("parse_data"), dict) else {}
     intent = parse_data.get("intent") if isinstance(parse_data.get("intent"), dict) else {}
     entities = [e for e in parse_data.get("entities") or [] if isinstance(e, dict)]
+    ranking = []
+    for entry in parse_data.get("intent_ranking") or []:
+        with suppress(AttributeError, KeyError, TypeError, ValueError):
+            ranking.append((str(entry["name"]), float(entry.get("confidence") or 0.0)))
     return LoggedMessage(
         event_id=row.id, conversation_id=row.sender_id, timestamp=float(row.timestamp or 0.0),
         text=str(data.get("text") or ""), channel=str(data.get("input_channel") or ""),
         intent=str(intent.get("name") or row.intent_name or ""),
-        confidence=float(intent.get("confidence") or 0.0), entities=entities)
+        confidence=float(intent.get("confidence") or 0.0), entities=entities, ranking=ranking)
 
 
 def _follow(message: LoggedMessage, type_name: str, data: dict[str, Any]) -> None:

@@ -101,10 +101,8 @@ class ModelRegistry:
             return [_view(m) for m in s.scalars(select(ModelVersion).order_by(ModelVersion.id.desc()))]
 
     def current(self) -> ModelView | None:
-        with self.sessions() as s:
-            m = s.scalar(select(ModelVersion).where(ModelVersion.status == ModelStatus.PROMOTED)
-                         .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc()).limit(1))
-            return _view(m) if m else None
+        promoted = self._promoted(1)
+        return promoted[0] if promoted else None
 
     def ensure_baseline(self) -> ModelView | None:
         """With nothing promoted yet, the newest model in models/ (what `rasa run --model models` serves)."""
@@ -154,11 +152,20 @@ class ModelRegistry:
                 raise PromotionRefused("Only a candidate can be rejected.")
             m.status, m.note = ModelStatus.REJECTED, note or m.note
 
+    def _promoted(self, limit: int) -> list[ModelView]:
+        with self.sessions() as s:
+            return [_view(m) for m in s.scalars(select(ModelVersion).where(ModelVersion.status == ModelStatus.PROMOTED)
+                                                .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+                                                .limit(limit))]
+
+    def previous(self) -> ModelView | None:
+        """The model a rollback would serve again (None when there is none)."""
+        promoted = self._promoted(2)
+        return promoted[1] if len(promoted) == 2 else None
+
     def rollback(self, agent_id: int | None = None) -> ModelView:
         """Back to the previously promoted model: loaded into Rasa first, then the registry follows."""
-        with self.sessions() as s:
-            promoted = list(s.scalars(select(ModelVersion).where(ModelVersion.status == ModelStatus.PROMOTED)
-                                      .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc()).limit(2)))
+        promoted = self._promoted(2)
         if len(promoted) < 2:
             raise PromotionRefused("There is no earlier promoted model to roll back to.")
         current, previous = promoted

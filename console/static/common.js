@@ -26,6 +26,38 @@ const Console = (() => {
     return data;
   }
 
+  // Times come as UTC ISO strings; agents read them relative ("5 min ago") with their local time on hover.
+  function relative(iso, now = Date.now()) {
+    const then = Date.parse(iso);
+    if (Number.isNaN(then)) return "";
+    const minutes = Math.round((now - then) / 60000);
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return `${minutes} min ago`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `${hours} h ${minutes % 60} min ago`;
+    return new Date(then).toLocaleString([], {dateStyle: "medium", timeStyle: "short"});
+  }
+
+  function showTime(node) {
+    const iso = node.getAttribute("datetime");
+    const text = relative(iso);
+    if (!text) return;
+    node.textContent = text;
+    node.title = new Date(Date.parse(iso)).toLocaleString([], {dateStyle: "full", timeStyle: "short"});
+  }
+
+  function timeElement(iso) {
+    const node = el("time", null, iso || "");
+    node.dataset.relative = "";
+    if (iso) node.setAttribute("datetime", iso);
+    showTime(node);
+    return node;
+  }
+
+  function refreshTimes(root = document) {
+    root.querySelectorAll("time[data-relative]").forEach(showTime);
+  }
+
   let audio = null;
   function beep() {
     try {
@@ -68,6 +100,10 @@ const Console = (() => {
     });
   }
 
-  document.addEventListener("DOMContentLoaded", subscribeQueue);
-  return {el, postJSON};
+  document.addEventListener("DOMContentLoaded", () => {
+    refreshTimes();
+    setInterval(refreshTimes, 30000);
+    subscribeQueue();
+  });
+  return {el, postJSON, timeElement, refreshTimes};
 })();

@@ -1,19 +1,31 @@
 // The conversation page: live transcript (customer messages with intent, confidence, entities,
-// sentiment), replies without reloading, canned replies and knowledge-base suggestions. Text only.
+// sentiment; the assistant's Markdown drawn as DOM nodes), replies without reloading, canned replies and
+// knowledge-base suggestions. Customer text is only ever set as text.
 "use strict";
 
 (() => {
   const {el, postJSON} = Console;
   const api = document.body.dataset.api;
   const transcript = document.getElementById("transcript");
+  const jump = document.getElementById("jump-latest");
   const replyForm = document.getElementById("reply-form");
   const replyText = document.getElementById("reply-text");
   const problem = document.getElementById("rasa-problem");
+  const UNREACHABLE = "The transcript cannot be shown: the assistant server is unreachable.";
+
+  function body(item) {
+    const box = el("div", "text");
+    if (item.kind === "bot" || item.kind === "agent") box.append(Markdown.render(item.text));
+    else box.textContent = item.text;
+    return box;
+  }
 
   function message(item) {
     const li = el("li", `msg ${item.kind}`);
     const who = item.kind === "customer" ? "Customer" : item.kind === "system" ? "·" : item.author;
-    li.append(el("span", "who", who), el("span", "text", item.text));
+    const head = el("span", "who", who);
+    if (item.time && item.kind !== "system") head.append(" · ", Console.timeElement(item.time));
+    li.append(head, body(item));
     if (item.kind === "customer") {
       const nlu = el("span", "nlu");
       // A button's title is shown; this is what the bot actually processed.
@@ -30,15 +42,38 @@
     return li;
   }
 
+  const nearBottom = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+
+  function toLatest() {
+    transcript.scrollTop = transcript.scrollHeight;
+    jump.hidden = true;
+  }
+
+  let shown = transcript.querySelectorAll(".msg:not(.placeholder)").length;
   function render(state) {
-    const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
-    transcript.replaceChildren(...state.transcript.map(message));
-    if (atBottom) transcript.scrollTop = transcript.scrollHeight;
+    const follow = nearBottom();
+    const items = state.transcript.map(message);
+    if (!items.length) {
+      items.push(el("li", "msg system placeholder", state.problem ? UNREACHABLE : "No messages yet."));
+    }
+    transcript.replaceChildren(...items);
+    if (follow) toLatest();
+    else if (state.transcript.length > shown) jump.hidden = false;  // reading older messages: don't yank
+    shown = state.transcript.length;
     document.getElementById("status").textContent = state.handoff.status;
-    document.getElementById("bot-state").textContent = state.paused ? "paused" : "answering";
+    document.getElementById("bot-state").textContent = state.problem ? "unknown (assistant unreachable)"
+      : state.paused ? "paused" : "answering";
     problem.hidden = !state.problem;
     problem.textContent = state.problem || "";
   }
+
+  // The server drew the transcript as text: draw the assistant's Markdown, then open at the newest message.
+  for (const box of transcript.querySelectorAll(".msg.bot .text, .msg.agent .text")) {
+    box.replaceChildren(Markdown.render(box.textContent));
+  }
+  toLatest();
+  transcript.addEventListener("scroll", () => { if (nearBottom()) jump.hidden = true; });
+  jump.addEventListener("click", () => { toLatest(); transcript.focus(); });
 
   if (window.EventSource) {
     const source = new EventSource(`${api}/stream`);
@@ -56,6 +91,7 @@
         await postJSON(`${api}/reply`, {text});
         replyText.value = "";
         problem.hidden = true;
+        toLatest();
       } catch (error) {
         problem.hidden = false;
         problem.textContent = error.message;
@@ -76,28 +112,44 @@
     button.addEventListener("click", () => useText(button.dataset.text));
   }
 
-  async function loadSuggestions() {
-    const list = document.getElementById("suggestions");
+  function suggestion(s) {
+    const li = el("li", "suggestion");
+    li.append(el("strong", null, s.title), el("p", null, s.text));
+    if (s.source) {
+      const source = el("p", "source muted", "Source: ");
+      source.append(el("span", null, s.source));
+      li.append(source);
+    }
+    const use = el("button", "small use", "Use in reply");
+    use.type = "button";
+    use.disabled = !replyText;
+    use.addEventListener("click", () => useText(s.text));
+    li.append(use);
+    return li;
+  }
+
+  const list = document.getElementById("suggestions");
+  const asked = document.getElementById("suggestions-for");
+  async function loadSuggestions(query) {
+    list.replaceChildren(el("li", "muted", "Loading…"));
     try {
-      const response = await fetch(`${api}/suggestions`, {credentials: "same-origin"});
+      const url = query ? `${api}/suggestions?q=${encodeURIComponent(query)}` : `${api}/suggestions`;
+      const response = await fetch(url, {credentials: "same-origin"});
       const data = await response.json();
+      asked.textContent = data.question ? `For “${data.question}”` : "";
       if (!data.suggestions || !data.suggestions.length) {
-        list.replaceChildren(el("li", "muted", data.problem || "No matching passages."));
+        list.replaceChildren(el("li", "muted", data.problem || "No passage answers this closely enough."));
         return;
       }
-      list.replaceChildren(...data.suggestions.map((s) => {
-        const li = el("li", "suggestion");
-        li.append(el("strong", null, s.title), el("p", null, s.text));
-        if (s.source) li.append(el("span", "muted", s.source));
-        const use = el("button", "link", "Use in reply");
-        use.type = "button";
-        use.addEventListener("click", () => useText(s.text));
-        li.append(use);
-        return li;
-      }));
+      list.replaceChildren(...data.suggestions.map(suggestion));
     } catch (_) {
       list.replaceChildren(el("li", "muted", "Suggestions are not available."));
     }
   }
-  loadSuggestions();
+  const search = document.getElementById("kb-search");
+  search.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadSuggestions(search.querySelector("input").value.trim());
+  });
+  loadSuggestions("");
 })();

@@ -11,13 +11,18 @@
     const li = el("li", "handoff");
     li.dataset.id = String(h.id);
     li.dataset.conversation = h.conversation_id;
-    const link = el("a", "title", h.reason_detail || h.reason);
+    const link = el("a", "title", h.customer_name || "Visitor (not verified)");
     link.href = conversationUrl(h.id);
-    li.append(link, el("span", "preview", `“${h.last_message}”`));
-    const meta = [h.channel || "unknown channel", `since ${h.created_at}`];
-    if (h.claimed_by) meta.push(h.claimed_by);
-    if (h.resolution_note) meta.push(`note: ${h.resolution_note}`);
-    li.append(el("span", "meta", meta.join(" · ")));
+    const labels = el("span", "labels");
+    labels.append(el("span", "tag reason", h.reason_label));
+    if (h.intent_label) labels.append(" ", el("span", "tag intent", h.intent_label));
+    li.append(link, labels);
+    if (h.last_message) li.append(el("span", "preview", `“${h.last_message}”`));
+    const meta = el("span", "meta");
+    meta.append(el("span", "channel", h.channel_name), " · ", Console.timeElement(h.created_at));
+    if (h.claimed_by) meta.append(` · with ${h.claimed_by}`);
+    if (h.resolution_note) meta.append(` · note: ${h.resolution_note}`);
+    li.append(meta);
     if (h.status === "waiting") {
       const button = el("button", "primary small claim", "Claim");
       button.type = "button";

@@ -53,9 +53,24 @@
       textEl.append(document.createTextNode(slice(cursor)));
     }
 
+    const choice = item.querySelector(".intent-choice");
+    item.querySelectorAll(".pick-intent").forEach((button) => {
+      button.addEventListener("click", () => {
+        choice.value = button.dataset.intent;
+        choice.focus();
+      });
+    });
+
     if (tools) {
       tools.hidden = false;
+      const hint = tools.querySelector(".entity-hint");
       tools.querySelector(".mark-entity").addEventListener("click", () => {
+        const type = tools.querySelector(".entity-type").value;
+        if (!type) {  // no default type: a mark must say what it is
+          hint.textContent = "Choose an entity type first.";
+          return;
+        }
+        hint.textContent = "";
         const selection = window.getSelection();
         if (!selection || selection.rangeCount === 0 || selection.isCollapsed) return;
         const range = selection.getRangeAt(0);
@@ -76,7 +91,7 @@
         while (end < chars.length && word(chars[end])) end += 1;
         if (start >= end) return;
         spans = spans.filter((s) => s.end <= start || s.start >= end);
-        spans.push({start, end, entity: tools.querySelector(".entity-type").value});
+        spans.push({start, end, entity: type});
         selection.removeAllRanges();
         render();
       });

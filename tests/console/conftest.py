@@ -7,8 +7,10 @@ tests/e2e/test_handoff_browser.py run against the real Rasa server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,12 +70,15 @@ class FakeRasa:
         self.trackers: dict[str, list[dict[str, Any]]] = {}
         self.posts: list[dict[str, Any]] = []
         self.fail = False
+        self.hang = 0.0  # seconds to wait before answering: a Rasa that takes longer than the console waits
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def _route(self) -> tuple[list[str], dict[str, list[str]]] | None:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
+                if fake.hang:
+                    time.sleep(fake.hang)
                 if fake.fail:
                     self._reply(500, {"status": "failure"})
                     return None
@@ -104,7 +109,8 @@ class FakeRasa:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the console gave up (hang)
+                    self.wfile.write(data)
 
             def log_message(self, *args: Any) -> None:
                 pass

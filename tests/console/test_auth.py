@@ -19,7 +19,7 @@ def csrf_free(html: str) -> str:
 
 
 SAMPLE_ARGS = {"handoff_id": 1, "filename": "queue.js", "job_id": 1, "model_id": 1, "name": "f1",
-               "conversation_id": "conv-auth"}
+               "conversation_id": "conv-auth", "agent_id": 1, "canned_id": 1}
 
 
 def every_route(app):  # type: ignore[no-untyped-def]
@@ -56,7 +56,8 @@ def test_every_page_answers_once_logged_in(app, client, agents, desk) -> None:
     for endpoint, method, path in every_route(app):
         if method == "GET" and endpoint != "auth.login":
             response = client.get(path)
-            expected = 403 if endpoint.startswith("review.") else 200  # training pages: admins only (test_review)
+            # training and management pages: admins only (test_review, test_admin)
+            expected = 403 if endpoint.startswith(("review.", "admin.")) else 200
             assert response.status_code == expected, (path, response.status_code)
             response.close()
 

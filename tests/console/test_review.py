@@ -91,9 +91,38 @@ def test_annotate_needs_csrf_and_a_known_intent(client, agents, launched, logged
     client.post("/training/annotate", data={**form, "csrf_token": csrf})
     settings: TrainingSettings = client.application.config["SHOPDESK_TRAINING"]
     settings.domain.write_text(settings.domain.read_text().replace("cancel_order, ", ""))
-    page = client.post("/training/export", data={"csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
+    page = client.post("/training/export", data={"csrf_token": csrf}).get_data(as_text=True)
+    assert "Export the annotations?" in page and 'name="confirmed" value="yes"' in page  # asks first
+    assert not settings.export_file.exists()
+    page = client.post("/training/export", data={"csrf_token": csrf, "confirmed": "yes"},
+                       follow_redirects=True).get_data(as_text=True)
     assert "Not exported: intent(s) cancel_order not in domain.yml" in page
     assert not settings.export_file.exists()
+
+
+def test_nothing_is_preselected_and_the_top_predictions_are_offered(client, agents, launched,  # type: ignore[no-untyped-def]
+                                                                     project: TrainingSettings) -> None:
+    tracker = TrackerWriter(project.tracker_url)
+    tracker.start("web-2")
+    key = tracker.user("web-2", "where is my stuff", "nlu_fallback", 0.3,
+                       ranking=[("nlu_fallback", 0.3), ("track_order", 0.25), ("greet", 0.2), ("cancel_order", 0.1),
+                                ("affirm", 0.05)])
+    csrf = admin(client)
+    page = client.get("/training/").get_data(as_text=True)
+    item = page[page.index(f'data-key="web-2:{key}"'):]
+    item = item[:item.index("</li>")]
+    assert '<option value="" selected>Choose an intent…</option>' in item
+    assert '<option value="" selected>Entity type…</option>' in item
+    assert item.count(" selected>") == 2  # only those two: not the first intent, not the prediction
+    picks = item.split("pick-intent")[1:]
+    assert [p.split(">", 1)[1].split("<", 1)[0] for p in picks] == [
+        "track_order (0.25)", "greet (0.20)", "cancel_order (0.10)"]
+    refused = client.post("/training/annotate", data={"csrf_token": csrf, "key": f"web-2:{key}", "verdict": "label",
+                                                      "intent": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose an intent first" in refused and "Saved." not in refused
+    bulk = client.post("/training/bulk", data={"csrf_token": csrf, "keys": [f"web-2:{key}"], "verdict": "label",
+                                               "intent": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose an intent first" in bulk
 
 
 def test_similar_messages_and_test_story(client, agents, launched, logged, project) -> None:  # type: ignore[no-untyped-def]
@@ -111,9 +140,12 @@ def test_similar_messages_and_test_story(client, agents, launched, logged, proje
 
 def test_retrain_runs_one_background_job_at_a_time(client, agents, launched, store_url) -> None:  # type: ignore[no-untyped-def]
     csrf = admin(client)
-    page = client.post("/training/retrain", data={"csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
+    page = client.post("/training/retrain", data={"csrf_token": csrf}).get_data(as_text=True)
+    assert "Retrain and evaluate a candidate model?" in page and launched == []  # asks first
+    confirmed = {"csrf_token": csrf, "confirmed": "yes"}
+    page = client.post("/training/retrain", data=confirmed, follow_redirects=True).get_data(as_text=True)
     assert "Training job 1 started." in page and launched == [(1, store_url)]
-    page = client.post("/training/retrain", data={"csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
+    page = client.post("/training/retrain", data=confirmed, follow_redirects=True).get_data(as_text=True)
     assert "Training job 1 is still queued" in page and len(launched) == 1
     job = client.get("/training/jobs/1").get_json()
     assert job["status"] == "queued" and job["done"] is False and "<progress" in page

@@ -31,8 +31,18 @@ def test_suggestions_for_the_latest_question(app, client, agents, desk, fake_ras
     assert data["question"] == "how many days do I have to send an item back?"
     assert data["suggestions"] and "30 days" in data["suggestions"][0]["text"]
     assert data["suggestions"][0]["source"] == "https://shop.example/help/returns"
+    assert len({s["source"] for s in data["suggestions"]}) == len(data["suggestions"])  # one passage per page
     asked = client.get(f"/api/handoffs/{handoff.id}/suggestions", query_string={"q": "when are you open"})
     assert asked.get_json()["suggestions"]
+    # what the documents do not cover gets nothing, as the bot itself would not answer from them
+    off = client.get(f"/api/handoffs/{handoff.id}/suggestions",
+                     query_string={"q": "who won the football world cup in 1998"})
+    assert off.get_json()["suggestions"] == []
+    # the customer's small talk after the question does not replace it
+    fake_rasa.trackers["kb-conv"] += [user_event("can I talk to a person please", "contact_human_agent"),
+                                      user_event("hello?", "greet")]
+    again = client.get(f"/api/handoffs/{handoff.id}/suggestions").get_json()
+    assert again["question"] == "how many days do I have to send an item back?"
 
 
 def test_no_knowledge_base_is_a_clear_message(app, client, agents, desk, fake_rasa, tmp_path: Path,

@@ -24,7 +24,7 @@ def test_a_seeded_store_upgrades_through_table_rebuilds_and_keeps_its_rows(tmp_p
     with Session(engine) as session:
         after = session.scalar(select(func.count(Order.id))), session.scalar(select(func.count(Product.id)))
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0006"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0007"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # on again for the app
     assert after == before and before[0] > 0
     engine.dispose()

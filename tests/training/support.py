@@ -195,12 +195,14 @@ class TrackerWriter:
         self._event(sender, {"event": "action", "name": "action_listen", "policy": None, "confidence": None})
 
     def user(self, sender: str, text: str, intent: str, confidence: float, entities: list[dict[str, Any]] | None = None,
-             channel: str = "rest") -> int:
+             channel: str = "rest", ranking: list[tuple[str, float]] | None = None) -> int:
+        """`ranking`: the model's intent ranking (default: just the predicted intent)."""
+        ranked = [{"name": name, "confidence": score} for name, score in ranking or [(intent, confidence)]]
         return self._event(sender, {
             "event": "user", "text": text, "input_channel": channel, "message_id": uuid.uuid4().hex,
             "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
                            "text": text, "message_id": uuid.uuid4().hex, "metadata": {},
-                           "intent_ranking": [{"name": intent, "confidence": confidence}]}})
+                           "intent_ranking": ranked}})
 
     def bot_turn(self, sender: str, action: str, text: str, agent: str | None = None) -> None:
         self._event(sender, {"event": "user_featurization", "use_text_for_featurization": False})

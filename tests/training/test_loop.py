@@ -140,14 +140,15 @@ def test_from_a_misclassified_message_to_a_promoted_model_and_back(rig: Rig) -> 
     client.post("/training/conversations/shopper-2/story", data={"csrf_token": csrf})
     assert (rig.settings.from_logs_stories_dir / "test_shopper-2.yml").exists()
 
-    response = client.post("/training/export", data={"csrf_token": csrf}, follow_redirects=True)
+    response = client.post("/training/export", data={"csrf_token": csrf, "confirmed": "yes"}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "rasa data validate passed" in page, page
     exported = rig.settings.export_file.read_text()
     assert all(f"- {text}" in exported for text in HALT)
 
     # retrain in the background, with progress visible to any console process
-    models_page = client.post("/training/retrain", data={"csrf_token": csrf}, follow_redirects=True)
+    models_page = client.post("/training/retrain", data={"csrf_token": csrf, "confirmed": "yes"},
+                              follow_redirects=True)
     assert "Training job 1 started." in models_page.get_data(as_text=True)
     job = wait_for_job(client, 1)
     assert job["status"] == "succeeded", job
@@ -179,8 +180,11 @@ def test_from_a_misclassified_message_to_a_promoted_model_and_back(rig: Rig) -> 
     assert "blocked" in models_page
     assert rig.parse(HALT[0])["name"] == "cancel_order"  # still the promoted candidate
 
-    # one click back to the previous model
-    response = client.post("/training/rollback", data={"csrf_token": csrf_from(models_page)}, follow_redirects=True)
+    # back to the previous model, once confirmed
+    asked = client.post("/training/rollback", data={"csrf_token": csrf_from(models_page)}).get_data(as_text=True)
+    assert "Roll back to the previous model?" in asked and "baseline.tar.gz" in asked
+    response = client.post("/training/rollback", data={"csrf_token": csrf_from(models_page), "confirmed": "yes"},
+                           follow_redirects=True)
     assert "Rolled back: baseline.tar.gz is served again." in response.get_data(as_text=True)
     assert rig.parse(HALT[0])["name"] != "cancel_order"
     statuses = {m.id: m.status for m in ModelRegistry(sessions, rig.settings.models_dir).all()}
