@@ -1,4 +1,5 @@
-"""JSON API the widget calls: its session, a new conversation, the transcript, image attachments.
+"""JSON API the widget calls: its session, a new conversation, the transcript, who the chat is with (bot,
+queue or a named agent), image attachments.
 
 Every endpoint acts only on the conversation the widget holds (web/identity.py: its session cookie on
 ShopDesk's own origin, its widget token on the shop's site); the Rasa API token stays on the server. The
@@ -21,8 +22,9 @@ from store.attachments import count_for_client, count_for_conversation, find_by_
 from store.security import throttle_key
 from web import identity
 from web.catalog import customer_name
+from web.chat_state import handoff_state, welcome
 from web.shop_identity import IdentityRefused, customer_for, verify_identity_token
-from web.store_access import store_session, store_transaction
+from web.store_access import store_session, store_sessions, store_transaction
 from web.transcript import TranscriptUnavailable, fetch_events, transcript
 from web.uploads import ALLOWED_TYPES, UploadRejected, is_stored_name, store_image
 
@@ -56,7 +58,17 @@ def session_info() -> Response:
         csrf_token=None if by_token else identity.csrf_token(),
         socket={"url": config["SHOPDESK_RASA_PUBLIC_URL"], "path": config["SHOPDESK_RASA_SOCKET_PATH"]},
         upload={"max_bytes": config["SHOPDESK_MAX_UPLOAD_BYTES"], "types": sorted(ALLOWED_TYPES)},
+        welcome=welcome(),
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/handoff")
+def handoff() -> Response:
+    """Who this widget's conversation is with: the bot, the queue (real place and wait) or a named agent."""
+    response = jsonify(conversation_id=identity.conversation_id(),
+                       **handoff_state(store_sessions(), identity.conversation_id()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
