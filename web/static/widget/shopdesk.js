@@ -498,7 +498,10 @@
   // Phones (narrow, or short in landscape) get the panel full screen: it is then modal and keeps focus.
   var FULL_SCREEN = "(max-width: 480px), (max-height: 500px)";
   function isFullScreen() { return !!(window.matchMedia && window.matchMedia(FULL_SCREEN).matches); }
-  function isTouch() { return !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches); }
+  function isTouch() {
+    var coarse = !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
+    return coarse || (navigator.maxTouchPoints > 0 && isFullScreen());
+  }
 
   function focusables() {
     return Array.prototype.filter.call(panel.querySelectorAll(
