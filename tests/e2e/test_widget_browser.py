@@ -161,7 +161,9 @@ def say(page: Any, text: str) -> None:
 ROOT_JS = "document.querySelector('#shopdesk-widget').shadowRoot"
 
 
-BOT_BUBBLES = ".sd-bot:not(.sd-welcome) .sd-bubble .sd-md"  # the widget's own welcome is no message of the bot's
+# This conversation's bot bubbles: the widget's own welcome is no message of the bot's, and a signed-in
+# customer's earlier conversations (.sd-past) are shown above it.
+BOT_BUBBLES = ".sd-bot:not(.sd-welcome):not(.sd-past) .sd-bubble .sd-md"
 
 
 def bot_texts(page: Any) -> list[str]:
@@ -171,7 +173,7 @@ def bot_texts(page: Any) -> list[str]:
 
 def user_texts(page: Any) -> list[str]:
     """One entry per user message, "" for an image without text."""
-    return page.evaluate(f"""[...{ROOT_JS}.querySelectorAll('.sd-user')]
+    return page.evaluate(f"""[...{ROOT_JS}.querySelectorAll('.sd-user:not(.sd-past)')]
         .map(row => (row.querySelector('.sd-md') || {{innerText: ''}}).innerText)""")
 
 

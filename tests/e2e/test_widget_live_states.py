@@ -41,6 +41,7 @@ from tests.e2e.test_widget_browser import (  # noqa: F401  (fixtures)
     push_bot_message,
     say,
     shot,
+    sign_in_as,
     wait_for_bot_text,
     wait_until,
     web_app,
@@ -216,3 +217,29 @@ def test_product_buttons_name_their_product_for_screen_readers(page: Any, web_ap
     labels = page.locator(".sd-card-button").evaluate_all("bs => bs.map(b => b.getAttribute('aria-label'))")
     assert labels == ["Tell me more: White Hanging Heart T-Light Holder", "Tell me more: White Metal Lantern"]
     assert_no_serious_findings(page, "product cards")
+
+
+def test_a_signed_in_customers_history_follows_them_to_another_device(browser: Any, web_app: WebApp  # noqa: F811
+                                                                      ) -> None:
+    laptop_ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    phone_ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB", is_mobile=True,
+                                    has_touch=True)
+    try:
+        laptop, phone = laptop_ctx.new_page(), phone_ctx.new_page()
+        sign_in_as(laptop, web_app, 2)
+        open_widget(laptop)
+        say(laptop, "what's your refund policy?")
+        wait_for_bot_text(laptop, r"\S")
+
+        sign_in_as(phone, web_app, 2)                        # the same shopper, signed in on their phone
+        open_widget(phone)
+        phone.locator("[data-testid=shopdesk-earlier]").first.wait_for(timeout=BOT_TIMEOUT_MS)
+        past = phone.locator(".sd-user.sd-past")
+        assert "what's your refund policy?" in past.all_inner_texts()[-1]
+        assert phone.locator(".sd-bot.sd-past").count() >= 1
+        assert conversation_id(phone) != conversation_id(laptop)      # each device holds its own conversation
+        phone.locator("[data-testid=shopdesk-welcome]").wait_for()     # and this one starts with the welcome
+        shot(phone, "43-history-on-another-device")
+    finally:
+        laptop_ctx.close()
+        phone_ctx.close()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from console.models import Agent, Handoff, HandoffReason, HandoffStatus, Role
 from store.db import make_engine
-from tests.web.conftest import RASA_TOKEN
+from tests.web.conftest import RASA_TOKEN, sign_in
 from web.transcript import transcript
 
 
@@ -89,3 +89,39 @@ def test_an_image_caption_is_what_the_history_shows():
                    "type": "image", "url": "/uploads/abc.png", "caption": "The lid is cracked"}}}]
     [message] = transcript(events)
     assert message["text"] == "The lid is cracked" and message["image"] == "/uploads/abc.png"
+
+
+def test_a_verified_customers_history_follows_them_to_another_device(app, fake_rasa):
+    laptop, phone, guest = app.test_client(), app.test_client(), app.test_client()
+    sign_in(laptop, 0)
+    first = laptop.get("/api/session").get_json()["conversation_id"]
+    fake_rasa.trackers[first] = [{"event": "user", "text": "where is my order?", "timestamp": 1.0, "metadata": {}},
+                                 {"event": "bot", "text": "It's on its way.", "timestamp": 2.0, "metadata": {}}]
+    sign_in(phone, 0)                                     # the same customer, another device
+    second = phone.get("/api/session").get_json()["conversation_id"]
+    assert second != first
+    fake_rasa.trackers[second] = [{"event": "user", "text": "hi again", "timestamp": 3.0, "metadata": {}}]
+    body = phone.get("/api/history").get_json()
+    assert [m["text"] for m in body["messages"]] == ["hi again"]
+    assert [[m["text"] for m in c["messages"]] for c in body["earlier"]] == [["where is my order?", "It's on its way."]]
+    assert body["earlier"][0]["started_at"].endswith("Z")
+    # and back on the laptop: the phone's conversation is the earlier one there
+    assert [[m["text"] for m in c["messages"]] for c in laptop.get("/api/history").get_json()["earlier"]] \
+        == [["hi again"]]
+
+    # A guest, or another customer, sees none of it.
+    guest.get("/api/session")
+    assert guest.get("/api/history").get_json()["earlier"] == []
+    other = app.test_client()
+    sign_in(other, 1)
+    other.get("/api/session")
+    assert other.get("/api/history").get_json()["earlier"] == []
+
+
+def test_an_unreadable_earlier_conversation_is_left_out(app, fake_rasa):
+    laptop, phone = app.test_client(), app.test_client()
+    sign_in(laptop, 0)
+    laptop.get("/api/session")                            # Rasa has no tracker for it: empty, left out
+    sign_in(phone, 0)
+    phone.get("/api/session")
+    assert phone.get("/api/history").get_json()["earlier"] == []

@@ -64,6 +64,7 @@
       confirmNew: "Start a new conversation? This chat will end and you won't be able to continue it here.",
       confirmNewYes: "Start new", confirmNewNo: "Keep this chat", aboutProduct: "{title}: {name}",
       caption: "Add a caption (optional)", removeImage: "Remove image", imageReady: "Image ready to send: {name}",
+      earlier: "Earlier conversation · {date}", thisConversation: "This conversation",
       dropHere: "Drop an image to attach it", nudge: "Questions? {name} can help.", openNudge: "Open chat: {text}"
     },
     zh: {
@@ -90,6 +91,7 @@
       confirmNew: "开始新对话？当前对话将结束，无法在此继续。",
       confirmNewYes: "开始新对话", confirmNewNo: "继续当前对话", aboutProduct: "{title}：{name}",
       caption: "添加说明（可选）", removeImage: "移除图片", imageReady: "图片待发送：{name}",
+      earlier: "之前的对话 · {date}", thisConversation: "当前对话",
       dropHere: "拖放图片即可添加", nudge: "有问题吗？{name} 可以帮您。", openNudge: "打开聊天：{text}"
     }
   };
@@ -999,6 +1001,7 @@
         return null;
       }
       log.textContent = "";
+      renderEarlier(body.earlier);
       var known = {};
       var botSignatures = [];
       (body.messages || []).forEach(function (m) {
@@ -1013,7 +1016,7 @@
           }
         });
       });
-      if (!(body.messages || []).length) renderWelcome();
+      if (!(body.messages || []).length) renderWelcome(true);
       var before = state.outbox.length;
       state.outbox = state.outbox.filter(function (i) { return !known[i.id]; });
       if (state.outbox.length !== before) persistOutbox();
@@ -1047,11 +1050,36 @@
     });
   }
 
+  // A signed-in customer's earlier conversations (from any of their devices), read-only, above this one.
+  function renderEarlier(earlier) {
+    if (!Array.isArray(earlier) || !earlier.length) return;
+    earlier.forEach(function (conversation) {
+      appendToLog(el("p", { className: "sd-notice sd-earlier", "data-testid": "shopdesk-earlier",
+        text: t("earlier", { date: formatDate(conversation.started_at) }) }));
+      (conversation.messages || []).forEach(function (m) {
+        var ms = m.timestamp ? m.timestamp * 1000 : Date.now();
+        partsFromHistory(m).forEach(function (part) {
+          var node = part.kind === "user" ? renderUser(part, ms, false) : renderBotPart(part, ms);
+          if (node) node.classList.add("sd-past");
+        });
+      });
+    });
+    disableQuickReplies();
+    appendToLog(el("p", { className: "sd-notice sd-earlier", text: t("thisConversation") }));
+  }
+
+  function formatDate(iso) {
+    try {
+      return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : (document.documentElement.lang || undefined),
+        { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+    } catch (e) { return String(iso || ""); }
+  }
+
   // The shop's welcome and starter quick replies, on an empty conversation (shown, not sent: the
   // conversation starts with the shopper's first message).
-  function renderWelcome() {
+  function renderWelcome(force) {
     var welcome = state.session && state.session.welcome;
-    if (!welcome || !welcome.text || log.querySelector(".sd-row")) return;
+    if (!welcome || !welcome.text || (!force && log.querySelector(".sd-row"))) return;
     var node = renderBotPart({ kind: "text", text: welcome.text, buttons: buttonsOf(welcome.quick_replies),
       extraClass: "sd-welcome" }, Date.now());
     if (node) node.setAttribute("data-testid", "shopdesk-welcome");
