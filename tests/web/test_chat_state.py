@@ -125,3 +125,10 @@ def test_an_unreadable_earlier_conversation_is_left_out(app, fake_rasa):
     sign_in(phone, 0)
     phone.get("/api/session")
     assert phone.get("/api/history").get_json()["earlier"] == []
+
+
+def test_only_requests_that_change_the_session_set_its_cookie(client):
+    """An image request racing /api/session must not write an older cookie back (it lost the CSRF token)."""
+    client.get("/api/session")
+    response = client.get("/favicon.ico")
+    assert "Set-Cookie" not in response.headers
