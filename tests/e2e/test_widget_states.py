@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.axe import assert_no_serious_findings
-from tests.e2e.test_widget_rendering import ARTIFACTS, browser, page, wait_until, web_url  # noqa: F401
+from tests.e2e.test_widget_rendering import ARTIFACTS, browser, host_page, page, wait_until, web_url  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -269,3 +269,29 @@ def test_the_desktop_panel_at_rest_has_no_serious_axe_findings(page: Any, web_ur
     page.wait_for_selector(".sd-pending")
     assert_no_serious_findings(page, "open, a queued message")
 
+
+
+def test_the_opt_in_nudge_shows_once_on_the_chosen_pages(page: Any, web_url: str) -> None:  # noqa: F811
+    host_page(page, web_url, 'data-nudge-after="1" data-nudge-pages="/any-page"')
+    nudge = page.locator("[data-testid=shopdesk-nudge]")
+    assert not nudge.is_visible()
+    nudge.wait_for(timeout=5_000)
+    assert nudge.inner_text().startswith("Questions? Robin can help.")
+    shot(page, "36-nudge")
+    assert_no_serious_findings(page, "nudge")
+    page.click("[data-testid=shopdesk-nudge-open]")
+    assert page.locator("[data-testid=shopdesk-panel]").is_visible() and not nudge.is_visible()
+    page.evaluate("window.ShopDesk.close()")
+    page.reload()                                          # once per browser session
+    page.wait_for_timeout(1800)
+    assert not nudge.is_visible()
+
+
+def test_no_nudge_unless_the_shop_asks_for_one(page: Any, web_url: str) -> None:  # noqa: F811
+    page.goto(web_url)
+    page.wait_for_selector("[data-testid=shopdesk-launcher]")
+    page.wait_for_timeout(1500)
+    assert not page.locator("[data-testid=shopdesk-nudge]").is_visible()
+    host_page(page, web_url, 'data-nudge-after="1" data-nudge-pages="/checkout"')   # not this page
+    page.wait_for_timeout(1800)
+    assert not page.locator("[data-testid=shopdesk-nudge]").is_visible()

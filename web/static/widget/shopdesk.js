@@ -1378,8 +1378,11 @@
       host.setAttribute("data-conversation-id", state.conversationId);
       renderWelcome();
       return loadSocketClient().then(connect, function () {
-        setConnection("unreachable");
-        showAlert(t("serviceDown") + " " + t("keptNote"), { label: t("retry"), run: function () { location.reload(); } });
+        setConnection("unreachable", t("serviceDown"));
+        showAlert(t("serviceDown") + " " + t("keptNote"), { label: t("retry"), run: function () {
+          clearAlert();
+          loadSocketClient().then(connect, function () { showAlert(t("serviceDown") + " " + t("keptNote")); });
+        } });
       });
     }, function (error) {
       state.sessionAttempt += 1;
