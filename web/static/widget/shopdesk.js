@@ -833,7 +833,8 @@
   // waits for a person or a person holds it (nobody would be typing), and never longer than typingTimeoutMs.
   function showTyping(on) {
     clearTimeout(state.typingTimer);
-    on = on && state.handoff.state === "bot";
+    var h = state.handoff;   // waiting with nobody online: the bot was not paused and keeps answering
+    on = on && (h.state === "bot" || (h.state === "waiting" && !h.agents_online));
     typing.hidden = !on;
     if (on) {
       state.typingTimer = setTimeout(function () { typing.hidden = true; }, config.typingTimeoutMs);
@@ -1126,7 +1127,7 @@
         subtitleNode.textContent = h.agents_online ? [t("waitingFor"),
           h.position <= 1 ? t("nextInLine") : t("inQueue", { n: h.position }), t("waitAbout", { m: h.wait_minutes })
         ].join(" · ") : t("nobodyOnline", { hours: h.office_hours || "" });
-        showTyping(false);
+        if (h.agents_online) showTyping(false);
       } else {
         subtitleNode.textContent = config.subtitle;
       }
@@ -1392,11 +1393,12 @@
     });
   }
 
+  // Said once (the alert is a live region: a ticking count would be read out every second).
   function countdown(message, seconds) {
     var retryNow = { label: t("retry"), run: function () { showAlert(message + " " + t("retrying")); startSession(); } };
     showAlert(message + " " + t("retryingIn", { s: seconds }) + " " + t("keptNote"), retryNow);
-    if (seconds <= 0) { startSession(); return; }
-    state.sessionTimer = setTimeout(function () { countdown(message, seconds - 1); }, 1000);
+    state.sessionTimer = setTimeout(function () { showAlert(message + " " + t("retrying")); startSession(); },
+      seconds * 1000);
   }
 
   // ---- proactive nudge (opt-in) ----------------------------------------------------------------------------
