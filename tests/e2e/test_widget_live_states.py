@@ -106,7 +106,7 @@ def test_a_person_is_visibly_a_person(page: Any, web_app: WebApp) -> None:  # no
         wait_until(page, "window.ShopDesk.state().handoff === 'agent'", 15_000)
         assert header(page) == {"title": "Dana", "subtitle": "Customer service · You're talking to Dana",
                                 "avatar": "D"}
-        assert page.locator(".sd-system").last.inner_text().startswith("Dana from customer service")
+        assert page.locator(".sd-system .sd-md").last.inner_text().startswith("Dana from customer service")
         reply(svc, dana, handoff.id, "Hi, Dana here. Let me look at your parcel.")
         message = page.locator(".sd-agent[data-agent=Dana]")
         message.wait_for(timeout=BOT_TIMEOUT_MS)
