@@ -35,6 +35,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="shopdesk_session",
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        # Only a request that changes the session sets the cookie. Refreshed on every request, an image or
+        # asset request that started before /api/session answered wrote the older cookie back over it and
+        # dropped the CSRF token just issued (the widget's next upload got a 403).
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.config.update(settings)
     if len(app.config.get("SECRET_KEY") or "") < 16:

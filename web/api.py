@@ -1,28 +1,33 @@
-"""JSON API the widget calls: its session, a new conversation, the transcript, image attachments.
+"""JSON API the widget calls: its session, a new conversation, the transcript, who the chat is with (bot,
+queue or a named agent), image attachments.
 
 Every endpoint acts only on the conversation the widget holds (web/identity.py: its session cookie on
 ShopDesk's own origin, its widget token on the shop's site); the Rasa API token stays on the server. The
 widget joins that conversation over socket.io with the `session_token` handed out here; the customer's
 `customer_token` is bound to that same conversation. Who the customer is comes from the shop's signed
 identity token (`X-ShopDesk-Identity`, web/shop_identity.py), or in demo mode from the storefront's sign-in;
-a refused token is reported in `identity_error` and the chat goes on as a guest. Uploads are limited per
-conversation and per client address (across conversations, within a time window).
+a refused token is reported in `identity_error` and the chat goes on as a guest. A verified customer's
+history follows them across devices: /api/history adds their earlier conversations
+(store.customer_conversations). Uploads are limited per conversation and per client address (across
+conversations, within a time window).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from store.attachments import count_for_client, count_for_conversation, find_by_stored_name, record_attachment
+from store.customer_conversations import earlier_conversations, remember
 from store.security import throttle_key
 from web import identity
 from web.catalog import customer_name
+from web.chat_state import handoff_state, welcome
 from web.shop_identity import IdentityRefused, customer_for, verify_identity_token
-from web.store_access import store_session, store_transaction
+from web.store_access import store_session, store_sessions, store_transaction
 from web.transcript import TranscriptUnavailable, fetch_events, transcript
 from web.uploads import ALLOWED_TYPES, UploadRejected, is_stored_name, store_image
 
@@ -35,6 +40,12 @@ def json_error(exc: HTTPException) -> tuple[Response, int]:
 
 
 IDENTITY_HEADER = "X-ShopDesk-Identity"
+EARLIER_CONVERSATIONS = 3  # a verified customer's earlier conversations shown above the current one
+EARLIER_MESSAGES = 100  # of each
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @bp.get("/api/session")
@@ -56,7 +67,17 @@ def session_info() -> Response:
         csrf_token=None if by_token else identity.csrf_token(),
         socket={"url": config["SHOPDESK_RASA_PUBLIC_URL"], "path": config["SHOPDESK_RASA_SOCKET_PATH"]},
         upload={"max_bytes": config["SHOPDESK_MAX_UPLOAD_BYTES"], "types": sorted(ALLOWED_TYPES)},
+        welcome=welcome(),
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/handoff")
+def handoff() -> Response:
+    """Who this widget's conversation is with: the bot, the queue (real place and wait) or a named agent."""
+    response = jsonify(conversation_id=identity.conversation_id(),
+                       **handoff_state(store_sessions(), identity.conversation_id()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -84,7 +105,8 @@ def _establish_customer() -> str | None:
 
 
 def _customer(cid: str) -> tuple[dict[str, str] | None, str | None]:
-    """The signed-in shopper's name and a customer token bound to conversation `cid` (or None, None)."""
+    """The signed-in shopper's name and a customer token bound to conversation `cid` (or None, None); the
+    conversation is remembered as theirs, so it follows them to their other devices."""
     customer_id = identity.signed_in_customer()
     if customer_id is None:
         return None, None
@@ -92,6 +114,8 @@ def _customer(cid: str) -> tuple[dict[str, str] | None, str | None]:
         name = customer_name(s, customer_id)
     if name is None:
         return None, None
+    with store_transaction() as s:
+        remember(s, customer_id, cid, utcnow())
     return {"name": name}, identity.customer_token(customer_id, cid)
 
 
@@ -116,9 +140,32 @@ def history() -> Response | tuple[Response, int]:
     except TranscriptUnavailable as exc:
         current_app.logger.warning("history of %s unavailable: %s", cid, exc)
         return jsonify(error="The conversation history is unavailable right now.", conversation_id=cid), 503
-    response = jsonify(conversation_id=cid, messages=transcript(events))
+    response = jsonify(conversation_id=cid, messages=transcript(events), earlier=_earlier(cid))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _earlier(cid: str) -> list[dict[str, object]]:
+    """A verified customer's earlier conversations (on any device), oldest first, each with its transcript;
+    none for a guest. One Rasa is asked per conversation; one it can't read is left out, never an error."""
+    customer_id = identity.signed_in_customer()
+    if customer_id is None:
+        return []
+    config = current_app.config
+    with store_session() as s:
+        past = earlier_conversations(s, customer_id, cid, EARLIER_CONVERSATIONS)
+    earlier = []
+    for conversation in reversed(past):
+        try:
+            events = fetch_events(config["SHOPDESK_RASA_URL"], config["SHOPDESK_RASA_AUTH_TOKEN"],
+                                  conversation.conversation_id, config["SHOPDESK_RASA_TIMEOUT_S"])
+        except TranscriptUnavailable:
+            continue
+        messages = transcript(events)[-EARLIER_MESSAGES:]
+        if messages:
+            earlier.append({"started_at": conversation.started_at.isoformat(timespec="seconds") + "Z",
+                            "messages": messages})
+    return earlier
 
 
 @bp.post("/api/attachments")

@@ -1,7 +1,8 @@
 """A conversation's transcript for the widget, read from Rasa's tracker with the server-side API token.
 
-Only what the customer saw is returned (their messages and the bot's), in the widget's message shape;
-intents, slots, actions and metadata other than what renders a message never leave the server.
+Only what the customer saw is returned (their messages and the bot's, an agent's with the agent's name),
+in the widget's message shape; intents, slots, actions and metadata other than what renders a message never
+leave the server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import requests
 MAX_MESSAGES = 300
 UPLOAD_PREFIX = "/uploads/"
 MAX_DISPLAY_CHARS = 200
+AGENT_KEY = "shopdesk_agent"  # bot-event metadata the console sets: an agent's display name, or "system"
+MAX_AGENT_CHARS = 80
 
 
 class TranscriptUnavailable(Exception):
@@ -55,6 +58,13 @@ def shown_text(text: str, metadata: dict[str, Any]) -> str:
     return text
 
 
+def agent_of(metadata: Any) -> str | None:
+    """Who from the team said a bot event: an agent's display name, "system" for the console's notices
+    (joined, handed back), None for the assistant. (bot/channels/webchat.py reads the same key live.)"""
+    name = metadata.get(AGENT_KEY) if isinstance(metadata, dict) else None
+    return name.strip()[:MAX_AGENT_CHARS] if isinstance(name, str) and name.strip() else None
+
+
 def _user_message(event: dict[str, Any]) -> dict[str, Any]:
     metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
     message: dict[str, Any] = {
@@ -73,6 +83,9 @@ def _bot_messages(event: dict[str, Any]) -> list[dict[str, Any]]:
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
     base = {"role": "bot", "timestamp": event.get("timestamp")}
     message: dict[str, Any] = dict(base, text=event.get("text") or "")
+    agent = agent_of(event.get("metadata"))
+    if agent:
+        message["agent"] = agent
     buttons = data.get("buttons") or data.get("quick_replies") or []
     if isinstance(buttons, list):
         message["buttons"] = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}

@@ -33,36 +33,42 @@ def vendored_client_path() -> Path:
     return VENDOR_DIR / f"socket.io-{VERSION}.min.js"
 
 
-def _check_integrity(tarball: Path) -> None:
-    algorithm, _, expected = INTEGRITY.partition("-")
+def _check_integrity(tarball: Path, integrity: str = INTEGRITY) -> None:
+    algorithm, _, expected = integrity.partition("-")
     actual = base64.b64encode(hashlib.new(algorithm, tarball.read_bytes()).digest()).decode()
     if actual != expected:
         raise VendorError(f"{tarball.name} does not match the pinned integrity hash")
+
+
+def npm_file(package: str, version: str, integrity: str, member: str, target: Path) -> Path:
+    """One file of a pinned npm package, fetched with `npm pack`, checked against its integrity hash and
+    written to `target` (atomically)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise VendorError(f"npm is needed once to fetch {package} (apt-get install -y npm)")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([npm, "pack", f"{package}@{version}", "--pack-destination", tmp, "--silent"],
+                       check=True, cwd=tmp, stdout=subprocess.DEVNULL)
+        tarball = next(Path(tmp).glob("*.tgz"), None)
+        if tarball is None:
+            raise VendorError("npm pack produced no tarball")
+        _check_integrity(tarball, integrity)
+        with tarfile.open(tarball) as archive:
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                raise VendorError(f"{member} missing from {tarball.name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part")
+            partial.write_bytes(extracted.read())
+            partial.replace(target)
+    return target
 
 
 def vendor(force: bool = False) -> Path:
     target = vendored_client_path()
     if target.is_file() and not force:
         return target
-    npm = shutil.which("npm")
-    if npm is None:
-        raise VendorError("npm is needed once to fetch the socket.io client (apt-get install -y npm)")
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", tmp, "--silent"],
-                       check=True, cwd=tmp, stdout=subprocess.DEVNULL)
-        tarball = next(Path(tmp).glob("*.tgz"), None)
-        if tarball is None:
-            raise VendorError("npm pack produced no tarball")
-        _check_integrity(tarball)
-        with tarfile.open(tarball) as archive:
-            member = archive.extractfile(MEMBER)
-            if member is None:
-                raise VendorError(f"{MEMBER} missing from {tarball.name}")
-            VENDOR_DIR.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
-            partial.write_bytes(member.read())
-            partial.replace(target)
-    return target
+    return npm_file(PACKAGE, VERSION, INTEGRITY, MEMBER, target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,8 @@ variations keep working), fixing what the widget needs:
 - the client `message_id` is kept as the tracker event's id, so a restored transcript can be matched with
   the widget's own unacknowledged messages;
 - text is sent whole (the widget renders paragraphs), so live messages match the restored transcript;
+- an agent's message (a bot event the console appends with `shopdesk_agent` metadata) carries `agent`,
+  the agent's display name, so the widget shows who is speaking;
 - a message the bot stays silent on because the conversation waits for a person (paused, no agent has
   joined yet) gets a short "passed to the team, you're number N" acknowledgement (bot/channels/paused_reply.py);
 - `session_request` awaits joining the room (python-socketio 5.x made `enter_room` a coroutine, which the
@@ -56,6 +58,8 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 5000
 MAX_ID_CHARS = 128
 CLIENT_KEY = "shopdesk_client"
+AGENT_KEY = "shopdesk_agent"  # web/transcript.py reads the same key from the stored events
+MAX_AGENT_CHARS = 80
 WIDGET_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -92,7 +96,7 @@ class WebChatOutput(OutputChannel):
         await self.sio.emit(self.bot_message_evt, message, room=room)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._emit(recipient_id, {"text": text})
+        await self._emit(recipient_id, _with_agent({"text": text}, kwargs))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -100,7 +104,7 @@ class WebChatOutput(OutputChannel):
         quick_replies = [
             {"content_type": "text", "title": b.get("title", ""), "payload": b.get("payload", "")} for b in buttons
         ]
-        await self._emit(recipient_id, {"text": text, "quick_replies": quick_replies})
+        await self._emit(recipient_id, _with_agent({"text": text, "quick_replies": quick_replies}, kwargs))
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
@@ -257,6 +261,15 @@ class WebChatInput(SocketIOInput):
                 await acknowledge_if_silent(paused_replies, message)
         except Exception:  # keep the socket server alive; Rasa logs its own errors too
             logger.exception("handling message %s of %s failed", message.message_id, message.sender_id)
+
+
+def _with_agent(message: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """An agent's message names the agent (`agent`: display name, or "system" for the console's notices),
+    from the bot event's `shopdesk_agent` metadata, which Rasa passes on as a keyword argument."""
+    name = kwargs.get(AGENT_KEY)
+    if isinstance(name, str) and name.strip():
+        message["agent"] = name.strip()[:MAX_AGENT_CHARS]
+    return message
 
 
 def _valid_id(value: Any) -> bool:

@@ -4,6 +4,7 @@ from alembic import context
 
 import console.models  # noqa: F401  (registers the agent console's tables on Base.metadata)
 import store.attachments  # (registers the attachments table on Base.metadata)
+import store.customer_conversations  # (registers the customer conversations table)
 import store.security  # noqa: F401  (registers the throttle and revocation tables on Base.metadata)
 import training.tables  # noqa: F401  (registers the training loop's tables on Base.metadata)
 from store.db import make_engine

@@ -41,6 +41,12 @@ class ScriptedAgent:
                 {"title": "Talk to a person", "payload": "/contact_human_agent"}]})
             await out.send_response(to, {"text": "Here are a few ideas for you:", "custom": CAROUSEL})
             await out.send_response(to, {"image": "https://shop.example/img/1.png"})
+        elif message.text == "agent":  # what Rasa delivers for a bot event the console appends for an agent
+            await out.send_response(to, {"text": "Hi, Sam here.", "shopdesk_agent": "Sam", "timestamp": 1.0})
+            await out.send_response(to, {"text": "Pick:", "buttons": [{"title": "Yes", "payload": "/affirm"}],
+                                         "shopdesk_agent": "Sam"})
+            await out.send_response(to, {"text": "Sam joined.", "shopdesk_agent": "system"})
+            await out.send_response(to, {"text": "the assistant"})
         elif message.text == "slow":
             await asyncio.sleep(1.0)
             await out.send_response(to, {"text": "done"})

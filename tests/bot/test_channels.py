@@ -676,6 +676,26 @@ class ChatClient:
             await asyncio.wait_for(self.sio.disconnect(), 1)
 
 
+def test_webchat_names_the_agent_of_an_agents_message(server):
+    async def scenario() -> list:
+        client = ChatClient()
+        await client.connect(server)
+        session_id = uuid.uuid4().hex
+        await client.request(session_id, session_token(session_id))
+        await client.say("agent", session_id)
+        deadline = time.time() + 10
+        while time.time() < deadline and len(client.bot) < 4:
+            await asyncio.sleep(0.1)
+        await client.close()
+        return client.bot
+
+    bot = asyncio.run(scenario())
+    assert bot[0] == {"text": "Hi, Sam here.", "agent": "Sam"}
+    assert bot[1]["agent"] == "Sam" and bot[1]["quick_replies"][0]["payload"] == "/affirm"
+    assert bot[2] == {"text": "Sam joined.", "agent": "system"}
+    assert bot[3] == {"text": "the assistant"}
+
+
 def test_webchat_joins_a_conversation_only_with_its_session_token(server):
     victim_id = uuid.uuid4().hex
 

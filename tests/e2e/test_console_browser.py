@@ -27,7 +27,7 @@ from runtime.stack import PROJECT_ROOT, StackConfig
 from store.db import make_engine, session_factory
 from store.models import Customer
 from tests.console.conftest import RASA_TOKEN, FakeRasa, user_event
-from tests.e2e.axe_support import axe_problems
+from tests.e2e.axe import axe_problems
 from tests.e2e.handoff_support import AGENT_PASSWORD, create_agent, start_console
 from tests.e2e.test_widget_browser import browser  # noqa: F401  (fixture)
 from tests.training.support import TrackerWriter

@@ -18,7 +18,7 @@ import pytest
 
 from runtime.processes import ProcessGroup, ServerProcess
 from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig
-from tests.e2e.axe_support import axe_problems
+from tests.e2e.axe import axe_problems
 from tests.e2e.handoff_support import AGENT_PASSWORD, create_agent, handoff_stack, start_console  # noqa: F401
 from tests.e2e.test_widget_browser import (  # the widget engineer's browser and widget helpers
     bot_texts,
@@ -111,7 +111,7 @@ def test_customer_and_agent_in_two_browsers(browser: Any, servers: dict[str, str
         assert "sentiment" in transcript.inner_text()
         wait_for_bot_text(customer, r"Alice from customer service has joined", before)
         shot(agent, "04-agent-conversation")
-        assert axe_problems(agent) == []  # the conversation page on the real stack (tests/e2e/axe_support.py)
+        assert axe_problems(agent) == []  # the conversation page on the real stack (tests/e2e/axe.py)
         assert agent.evaluate("() => { const t = document.querySelector('#transcript');"
                               " return t.scrollHeight - t.scrollTop - t.clientHeight < 5; }")  # at the newest
 

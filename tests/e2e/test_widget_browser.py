@@ -161,14 +161,19 @@ def say(page: Any, text: str) -> None:
 ROOT_JS = "document.querySelector('#shopdesk-widget').shadowRoot"
 
 
+# This conversation's bot bubbles: the widget's own welcome is no message of the bot's, and a signed-in
+# customer's earlier conversations (.sd-past) are shown above it.
+BOT_BUBBLES = ".sd-bot:not(.sd-welcome):not(.sd-past) .sd-bubble .sd-md"
+
+
 def bot_texts(page: Any) -> list[str]:
     """The text of each bot bubble (cards are not bubbles)."""
-    return page.evaluate(f"[...{ROOT_JS}.querySelectorAll('.sd-bot .sd-bubble .sd-md')].map(n => n.innerText)")
+    return page.evaluate(f"[...{ROOT_JS}.querySelectorAll('{BOT_BUBBLES}')].map(n => n.innerText)")
 
 
 def user_texts(page: Any) -> list[str]:
     """One entry per user message, "" for an image without text."""
-    return page.evaluate(f"""[...{ROOT_JS}.querySelectorAll('.sd-user')]
+    return page.evaluate(f"""[...{ROOT_JS}.querySelectorAll('.sd-user:not(.sd-past)')]
         .map(row => (row.querySelector('.sd-md') || {{innerText: ''}}).innerText)""")
 
 
@@ -189,7 +194,7 @@ def wait_for_bot_text(page: Any, pattern: str, start: int = 0) -> str:
     """The first bot message after the `start`-th that matches `pattern` (a regex), waiting for it."""
     regex = re.compile(pattern, re.I | re.S)
     wait_until(page, f"""([pattern, start]) => {{
-        const texts = [...{ROOT_JS}.querySelectorAll('.sd-bot .sd-bubble .sd-md')].slice(start).map(n => n.innerText);
+        const texts = [...{ROOT_JS}.querySelectorAll('{BOT_BUBBLES}')].slice(start).map(n => n.innerText);
         return texts.some(t => new RegExp(pattern, 'is').test(t));
     }}""", arg=[pattern, start])
     return next(t for t in bot_texts(page)[start:] if regex.search(t))
@@ -293,6 +298,8 @@ def test_shopping_and_chatting_as_a_signed_in_customer(page: Any, web_app: WebAp
     # An image attachment: uploaded, shown in the transcript, stored and linked to the conversation.
     users = len(user_texts(page))
     page.set_input_files("[data-testid=shopdesk-file]", str(tiny_png(tmp_path / "damaged.png")))
+    page.wait_for_selector("[data-testid=shopdesk-staged]")      # previewed first, sent with Send
+    page.click("[data-testid=shopdesk-send]")
     wait_until(page, f"""() => {{
         const img = {ROOT_JS}.querySelector('.sd-user img.sd-image');
         return img && img.complete && img.naturalWidth === 96;
@@ -339,9 +346,10 @@ def test_messages_written_offline_are_sent_once_after_reconnecting(page: Any, we
     open_widget(page)
     assert not page.locator(".sd-badge").is_visible()
     page.click("[data-testid=shopdesk-new]")
+    page.click("[data-testid=shopdesk-confirm-new]")           # asked first: this chat ends
     wait_until(page, f"window.ShopDesk.state().conversationId !== '{cid}'")
     wait_online(page)
-    wait_until(page, f"{ROOT_JS}.querySelectorAll('.sd-row').length === 0")
+    wait_until(page, f"{ROOT_JS}.querySelectorAll('.sd-row:not(.sd-welcome)').length === 0")
     new_cid = conversation_id(page)
     assert page.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.conversation_id)") == new_cid
 
@@ -422,8 +430,9 @@ def test_phone_screen_chinese_ui_and_keyboard(browser: Any, web_app: WebApp) -> 
         assert box["width"] <= 360 and box["x"] >= 0
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         assert page.locator("[data-testid=shopdesk-input]").get_attribute("placeholder") == "请输入消息…"
+        # On a touch screen the panel takes the focus, not the message box: no keyboard over the panel.
         assert page.evaluate("document.querySelector('#shopdesk-widget').shadowRoot.activeElement"
-                             ".dataset.testid") == "shopdesk-input"
+                             ".dataset.testid") == "shopdesk-panel"
         shot(page, "13-phone-zh")
         page.keyboard.press("Escape")
         assert not page.locator("[data-testid=shopdesk-panel]").is_visible()

@@ -20,7 +20,8 @@
  * data-* options: data-server, data-customer-token, data-socket-url, data-socket-path, data-title, data-subtitle, data-avatar,
  * data-position (right|left), data-lang (en|zh|auto), data-open (true), data-primary-color,
  * data-primary-text-color, data-background-color, data-bot-bubble-color, data-user-bubble-color,
- * data-font, data-z-index, data-strings (JSON overriding UI strings), data-attachment-payload.
+ * data-font, data-z-index, data-strings (JSON overriding UI strings), data-attachment-payload,
+ * data-nudge-after (seconds), data-nudge-text, data-nudge-pages (path prefixes), data-ack-timeout-ms.
  * CSS variables (settable on the page): --shopdesk-primary, --shopdesk-primary-text, --shopdesk-background,
  * --shopdesk-bot-bubble, --shopdesk-user-bubble, --shopdesk-text, --shopdesk-font, --shopdesk-radius.
  */
@@ -52,7 +53,19 @@
       uploadType: "Only PNG, JPEG, WebP and GIF images can be attached.", uploading: "Uploading your image…",
       uploadFailed: "The image couldn't be uploaded: {error}", imageAlt: "Image", yourImage: "Your image",
       products: "Product suggestions", previous: "Previous", next: "Next", conversation: "Conversation",
-      you: "You", assistant: "Assistant", dismiss: "Dismiss", messageLabel: "Message"
+      you: "You", assistant: "Assistant", dismiss: "Dismiss", messageLabel: "Message",
+      unreadOne: "1 unread message", failed: "Not sent", failedWhy: "Not sent: {error}", retrySend: "Retry",
+      edit: "Edit", noAck: "the chat service didn't confirm it", serviceError: "The chat service had a problem.",
+      serviceDown: "Can't reach the chat service.", retryingIn: "Trying again in {s} s.", retrying: "Trying again…",
+      keptNote: "Your messages are kept and will be sent once it's back.", rejoinFailed: "The chat couldn't be rejoined.",
+      agentRole: "Customer service", talkingTo: "You're talking to {name}", waitingFor: "Waiting for a person",
+      nextInLine: "you're next in line", inQueue: "you're number {n} in the queue", waitAbout: "about {m} min",
+      nobodyOnline: "No one is online now; the team replies here ({hours})", teamNotice: "Notice",
+      confirmNew: "Start a new conversation? This chat will end and you won't be able to continue it here.",
+      confirmNewYes: "Start new", confirmNewNo: "Keep this chat", aboutProduct: "{title}: {name}",
+      caption: "Add a caption (optional)", removeImage: "Remove image", imageReady: "Image ready to send: {name}",
+      earlier: "Earlier conversation · {date}", thisConversation: "This conversation",
+      dropHere: "Drop an image to attach it", nudge: "Questions? {name} can help.", openNudge: "Open chat: {text}"
     },
     zh: {
       title: "在线客服", subtitle: "我们通常会立即回复", open: "打开聊天", close: "关闭聊天",
@@ -67,7 +80,19 @@
       uploadType: "只能添加 PNG、JPEG、WebP 或 GIF 图片。", uploading: "正在上传图片…",
       uploadFailed: "图片上传失败：{error}", imageAlt: "图片", yourImage: "您的图片",
       products: "商品推荐", previous: "上一个", next: "下一个", conversation: "对话",
-      you: "您", assistant: "助手", dismiss: "关闭", messageLabel: "消息"
+      you: "您", assistant: "助手", dismiss: "关闭", messageLabel: "消息",
+      unreadOne: "1 条未读消息", failed: "未发送", failedWhy: "未发送：{error}", retrySend: "重试",
+      edit: "编辑", noAck: "服务器没有确认收到", serviceError: "聊天服务出现问题。",
+      serviceDown: "无法连接到聊天服务。", retryingIn: "{s} 秒后重试。", retrying: "正在重试…",
+      keptNote: "您的消息已保留，恢复后会自动发送。", rejoinFailed: "无法重新加入对话。",
+      agentRole: "客服", talkingTo: "您正在与 {name} 交谈", waitingFor: "正在等待人工客服",
+      nextInLine: "下一位就是您", inQueue: "您排在第 {n} 位", waitAbout: "约 {m} 分钟",
+      nobodyOnline: "目前没有客服在线；客服会在这里回复（{hours}）", teamNotice: "通知",
+      confirmNew: "开始新对话？当前对话将结束，无法在此继续。",
+      confirmNewYes: "开始新对话", confirmNewNo: "继续当前对话", aboutProduct: "{title}：{name}",
+      caption: "添加说明（可选）", removeImage: "移除图片", imageReady: "图片待发送：{name}",
+      earlier: "之前的对话 · {date}", thisConversation: "当前对话",
+      dropHere: "拖放图片即可添加", nudge: "有问题吗？{name} 可以帮您。", openNudge: "打开聊天：{text}"
     }
   };
 
@@ -95,8 +120,15 @@
     open: (ds.open || String(extra.open || "")) === "true",
     attachmentPayload: ds.attachmentPayload || extra.attachmentPayload || "/share_image",
     customerToken: ds.customerToken || extra.customerToken || null,
-    ackTimeoutMs: 8000,
-    typingTimeoutMs: 25000
+    // Opt-in proactive nudge: after this many seconds on a page (data-nudge-after), only on pages whose path
+    // starts with one of data-nudge-pages (comma-separated; all pages when unset), once per browser session.
+    nudgeAfterS: Number(ds.nudgeAfter || extra.nudgeAfter || 0),
+    nudgeText: ds.nudgeText || extra.nudgeText || null,
+    nudgePages: String(ds.nudgePages || extra.nudgePages || "").split(",").map(function (p) { return p.trim(); })
+      .filter(Boolean),
+    ackTimeoutMs: Number(ds.ackTimeoutMs || extra.ackTimeoutMs || 8000),
+    typingTimeoutMs: 25000,
+    handoffPollMs: 10000
   };
   var THEME = {
     primaryColor: "--shopdesk-primary", primaryTextColor: "--shopdesk-primary-text",
@@ -142,6 +174,12 @@
     identityError: null,                // why the shop's identity token was refused, if it was
     socket: null,
     typingTimer: null,
+    epoch: 0,                           // bumped on every disconnect: acks from an older connection are stale
+    handoff: { state: "bot" },          // /api/handoff: the bot, waiting for a person, or an agent
+    handoffTimer: null,
+    staged: null,                       // an image chosen, pasted or dropped, not sent yet: {file, url}
+    sessionAttempt: 0,                  // failed /api/session calls in a row at start-up
+    sessionTimer: null,
     isOpen: false
   };
 
@@ -291,12 +329,16 @@
       .map(function (b) { return { title: String(b.title || b.payload), payload: String(b.payload || b.title) }; });
   }
 
+  function agentOf(msg) {
+    return typeof msg.agent === "string" && msg.agent.trim() ? msg.agent.trim().slice(0, 80) : null;
+  }
+
   function partsFromLive(msg) {
     if (!msg || typeof msg !== "object") return [];
     var parts = [];
     var buttons = buttonsOf(msg.quick_replies || msg.buttons);
     if (typeof msg.text === "string" && (msg.text || buttons.length)) {
-      parts.push({ kind: "text", text: msg.text, buttons: buttons });
+      parts.push({ kind: "text", text: msg.text, buttons: buttons, agent: agentOf(msg) });
     }
     if (msg.custom) parts = parts.concat(customParts(msg.custom));
     else if (msg.type === "product_carousel") parts = parts.concat(customParts(msg));
@@ -312,7 +354,7 @@
     }
     var parts = [];
     var buttons = buttonsOf(m.buttons);
-    if (m.text || buttons.length) parts.push({ kind: "text", text: m.text || "", buttons: buttons });
+    if (m.text || buttons.length) parts.push({ kind: "text", text: m.text || "", buttons: buttons, agent: agentOf(m) });
     parts = parts.concat(customParts(m.custom));
     if (m.image) parts.push({ kind: "image", url: m.image });
     return parts;
@@ -344,27 +386,41 @@
   var statusText = el("span", { className: "sd-status-text", text: t("connecting") });
   var status = el("p", { className: "sd-status", role: "status", "aria-live": "polite", "data-state": "connecting" },
     [statusDot, statusText]);
-  var avatar = config.avatar && safeUrl(config.avatar, false)
+  var shopAvatar = config.avatar && safeUrl(config.avatar, false)
     ? el("img", { className: "sd-avatar", src: safeUrl(config.avatar, false), alt: "" })
     : el("span", { className: "sd-avatar sd-avatar-initial", "aria-hidden": "true", text: config.title.charAt(0) });
+  var agentAvatar = el("span", { className: "sd-avatar sd-avatar-initial sd-avatar-agent", "aria-hidden": "true",
+    hidden: true, "data-testid": "shopdesk-agent-avatar" });
   var newButton = el("button", {
     type: "button", className: "sd-icon-button sd-new", "aria-label": t("newConversation"), title: t("newConversation"),
-    "data-testid": "shopdesk-new", onclick: function () { newConversation(); }
+    "data-testid": "shopdesk-new", onclick: function () { askNewConversation(); }
   }, [icon("plus")]);
   var closeButton = el("button", {
     type: "button", className: "sd-icon-button sd-close", "aria-label": t("close"), title: t("close"),
     onclick: function () { close(); }
   }, [icon("close")]);
+  var titleNode = el("h2", { id: "shopdesk-title", className: "sd-title", text: config.title, tabindex: "-1" });
+  var subtitleNode = el("p", { className: "sd-subtitle", text: config.subtitle, "data-testid": "shopdesk-subtitle" });
+  // Who the shopper is talking to (the bot, the queue, an agent), said once when it changes.
+  var withNode = el("p", { className: "sd-visually-hidden", role: "status", "aria-live": "polite",
+    "data-testid": "shopdesk-with" });
   var header = el("header", { className: "sd-header" }, [
-    avatar,
-    el("div", { className: "sd-heading" }, [
-      el("h2", { id: "shopdesk-title", className: "sd-title", text: config.title }),
-      el("p", { className: "sd-subtitle", text: config.subtitle }), status
-    ]),
+    shopAvatar, agentAvatar,
+    el("div", { className: "sd-heading" }, [titleNode, subtitleNode, status, withNode]),
     newButton, closeButton
   ]);
 
-  var alertBox = el("div", { className: "sd-alert", role: "alert", hidden: true });
+  var alertBox = el("div", { className: "sd-alert", role: "alert", hidden: true, "data-testid": "shopdesk-alert" });
+  var confirmBox = el("div", { className: "sd-confirm", role: "alertdialog", "aria-modal": "false", hidden: true,
+    "aria-labelledby": "shopdesk-confirm-text", "data-testid": "shopdesk-confirm" }, [
+    el("p", { id: "shopdesk-confirm-text", text: t("confirmNew") }),
+    el("div", { className: "sd-confirm-actions" }, [
+      el("button", { type: "button", className: "sd-button sd-button-primary", text: t("confirmNewYes"),
+        "data-testid": "shopdesk-confirm-new", onclick: function () { hideConfirm(); newConversation(); } }),
+      el("button", { type: "button", className: "sd-button", text: t("confirmNewNo"),
+        "data-testid": "shopdesk-confirm-cancel", onclick: function () { hideConfirm(); newButton.focus(); } })
+    ])
+  ]);
   var log = el("div", {
     className: "sd-log", role: "log", "aria-live": "polite", "aria-label": t("conversation"), tabindex: "0",
     "data-testid": "shopdesk-log"
@@ -381,13 +437,25 @@
     [icon("attach")]);
   var sendButton = el("button", { type: "submit", className: "sd-send", "aria-label": t("send"),
     "data-testid": "shopdesk-send" }, [icon("send")]);
+  // An image waiting to be sent: its preview, name and a remove button; the message box is its caption.
+  var stagedImg = el("img", { className: "sd-staged-image", alt: "" });
+  var stagedName = el("span", { className: "sd-staged-name" });
+  var staged = el("div", { className: "sd-staged", hidden: true, "data-testid": "shopdesk-staged" }, [
+    stagedImg, stagedName,
+    el("button", { type: "button", className: "sd-icon-button sd-staged-remove", "aria-label": t("removeImage"),
+      title: t("removeImage"), "data-testid": "shopdesk-staged-remove", onclick: function () { unstage(true); } },
+      [icon("close")])
+  ]);
   var form = el("form", { className: "sd-composer", onsubmit: function (e) { e.preventDefault(); submitInput(); } },
     [attachButton, fileInput, input, sendButton]);
+  var dropHint = el("div", { className: "sd-drop", hidden: true, "aria-hidden": "true", text: t("dropHere") });
 
   var panel = el("section", { id: panelId, className: "sd-panel", role: "dialog", "aria-modal": "false",
-    "aria-labelledby": "shopdesk-title", hidden: true, "data-testid": "shopdesk-panel" },
-    [header, alertBox, log, typing, form]);
+    "aria-labelledby": "shopdesk-title", hidden: true, tabindex: "-1", "data-testid": "shopdesk-panel" },
+    [header, alertBox, confirmBox, log, typing, staged, form, dropHint]);
+  var nudge = el("div", { className: "sd-nudge", hidden: true, "data-testid": "shopdesk-nudge" });
   root.appendChild(panel);
+  root.appendChild(nudge);
   root.appendChild(launcher);
 
   input.addEventListener("keydown", function (e) {
@@ -399,21 +467,71 @@
   input.addEventListener("input", function () {
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
+    saveDraft();
+  });
+  input.addEventListener("paste", function (e) {
+    var files = e.clipboardData && e.clipboardData.files;
+    var image = files && Array.prototype.filter.call(files, function (f) { return /^image\//.test(f.type); })[0];
+    if (image) { e.preventDefault(); stage(image); }
+  });
+  panel.addEventListener("dragover", function (e) {
+    if (!e.dataTransfer || Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") === -1) return;
+    e.preventDefault();
+    dropHint.hidden = false;
+  });
+  panel.addEventListener("dragleave", function (e) { if (e.target === dropHint) dropHint.hidden = true; });
+  panel.addEventListener("drop", function (e) {
+    dropHint.hidden = true;
+    var file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    if (!file) return;
+    e.preventDefault();
+    stage(file);
   });
   panel.addEventListener("keydown", function (e) {
-    if (e.key === "Escape") { e.stopPropagation(); close(); }
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      if (!confirmBox.hidden) { hideConfirm(); newButton.focus(); } else close();
+    } else if (e.key === "Tab" && isFullScreen()) {
+      trapFocus(e);
+    }
   });
 
   // ---- panel state, unread badge ------------------------------------------------------------------------
+  // Phones (narrow, or short in landscape) get the panel full screen: it is then modal and keeps focus.
+  var FULL_SCREEN = "(max-width: 480px), (max-height: 500px)";
+  function isFullScreen() { return !!(window.matchMedia && window.matchMedia(FULL_SCREEN).matches); }
+  function isTouch() {
+    var coarse = !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
+    return coarse || (navigator.maxTouchPoints > 0 && isFullScreen());
+  }
+
+  function focusables() {
+    return Array.prototype.filter.call(panel.querySelectorAll(
+      "button, textarea, input:not([type=file]), a[href], [tabindex='0']"), function (n) {
+      return !n.disabled && n.getClientRects().length > 0;
+    });
+  }
+
+  function trapFocus(e) {
+    var items = focusables();
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1], active = root.activeElement || document.activeElement;
+    if (e.shiftKey && (active === first || active === panel)) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && active === last) { e.preventDefault(); first.focus(); }
+  }
+
   function open() {
     state.isOpen = true;
     panel.hidden = false;
+    nudge.hidden = true;
+    panel.setAttribute("aria-modal", isFullScreen() ? "true" : "false");
     launcher.setAttribute("aria-expanded", "true");
     host.setAttribute("data-open", "true");
     setUnread(0);
     try { sessionStorage.setItem(KEY + "open", "1"); } catch (e) { /* ignore */ }
     scrollToEnd();
-    input.focus();
+    // A touch screen's keyboard would cover half the panel before the shopper has read anything.
+    if (isTouch()) panel.focus(); else input.focus();
   }
 
   function close() {
@@ -422,6 +540,7 @@
     launcher.setAttribute("aria-expanded", "false");
     host.removeAttribute("data-open");
     try { sessionStorage.removeItem(KEY + "open"); } catch (e) { /* ignore */ }
+    setUnread(state.unread);
     launcher.focus();
   }
 
@@ -432,7 +551,9 @@
     store.set("unread", n);
     badge.hidden = n <= 0;
     badge.textContent = n > 9 ? "9+" : String(n);
-    launcher.setAttribute("aria-label", n > 0 ? t("open") + " — " + t("unread", { n: n }) : t("open"));
+    var label = state.isOpen ? t("close") : t("open");
+    if (n > 0) label += " — " + (n === 1 ? t("unreadOne") : t("unread", { n: n }));
+    launcher.setAttribute("aria-label", label);
   }
 
   function noteIncoming(count) {
@@ -473,15 +594,37 @@
     return el("time", { className: "sd-time", datetime: new Date(ms).toISOString(), text: formatTime(ms) });
   }
 
-  function row(role, ms, content, extraClass) {
-    var wrapper = el("div", { className: "sd-row sd-" + role + (extraClass ? " " + extraClass : ""),
-      "data-role": role });
-    var label = el("span", { className: "sd-visually-hidden", text: (role === "user" ? t("you") : t("assistant")) + ": " });
+  // `agent`: the name of the person from the team who wrote a bot-side message ("system": the team's
+  // notices, e.g. who joined); their messages show that name and an avatar, the assistant's stay plain.
+  function row(role, ms, content, extraClass, agent) {
+    var person = role === "bot" && agent && agent !== "system";
+    var wrapper = el("div", { className: "sd-row sd-" + role + (extraClass ? " " + extraClass : "") +
+      (person ? " sd-agent" : "") + (agent === "system" ? " sd-system" : ""), "data-role": role });
+    if (person) wrapper.setAttribute("data-agent", agent);
+    var who = role === "user" ? t("you") : person ? agent + " (" + t("agentRole") + ")"
+      : agent === "system" ? t("teamNotice") : t("assistant");
+    var label = el("span", { className: "sd-visually-hidden", text: who + ": " });
     var bubble = el("div", { className: "sd-bubble" }, [label].concat(content));
+    if (person) {
+      var face = el("span", { className: "sd-avatar sd-avatar-initial sd-avatar-small", text: initial(agent) });
+      face.style.backgroundColor = avatarColour(agent);   // CSSOM, not a style attribute: the page's CSP allows it
+      wrapper.appendChild(el("div", { className: "sd-agent-line", "aria-hidden": "true" }, [
+        face, el("span", { className: "sd-agent-name", text: agent + " · " + t("agentRole") })
+      ]));
+    }
     wrapper.appendChild(bubble);
     var meta = el("div", { className: "sd-meta" }, [timeNode(ms)]);
     wrapper.appendChild(meta);
     return wrapper;
+  }
+
+  function initial(name) { return (String(name || "?").trim().charAt(0) || "?").toUpperCase(); }
+
+  // A stable colour per agent name, dark enough for white initials (contrast ≥ 4.5:1).
+  function avatarColour(name) {
+    var hash = 0;
+    for (var i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
+    return ["#1d4ed8", "#7c3aed", "#0f766e", "#b45309", "#be123c", "#4d7c0f"][hash % 6];
   }
 
   function disableQuickReplies() {
@@ -540,6 +683,7 @@
       var actions = el("div", { className: "sd-card-actions" });
       buttonsOf(p.buttons).forEach(function (b) {
         actions.appendChild(el("button", { type: "button", className: "sd-card-button", text: b.title,
+          "aria-label": t("aboutProduct", { title: b.title, name: String(p.name || p.sku || "") }),
           onclick: function () { send(b.payload, { display: b.title }); } }));
       });
       card.appendChild(actions);
@@ -562,7 +706,7 @@
     var node;
     if (part.kind === "text") {
       var content = [renderMarkdown(part.text)];
-      node = row("bot", ms, content);
+      node = row("bot", ms, content, part.extraClass, part.agent);
       if (part.buttons && part.buttons.length) {
         var group = el("div", { className: "sd-quick-replies", role: "group" });
         part.buttons.forEach(function (b) {
@@ -607,18 +751,73 @@
     return el("div", { className: "sd-md sd-plain", text: text });
   }
 
+  function outboxItem(id) {
+    return state.outbox.filter(function (i) { return i.id === id; })[0] || null;
+  }
+
+  // Every unacknowledged message says honestly where it is: queued (no connection), sending (emitted, no
+  // answer yet), or not sent (refused, or no acknowledgement in time) with Retry and Edit.
   function refreshPendingLabels() {
-    Array.prototype.forEach.call(log.querySelectorAll(".sd-pending .sd-delivery"), function (span) {
-      span.textContent = state.connection === "online" ? t("sending") : t("queued");
+    Array.prototype.forEach.call(log.querySelectorAll(".sd-pending"), function (node) {
+      var item = outboxItem(node.getAttribute("data-message-id"));
+      var span = node.querySelector(".sd-delivery");
+      if (!item || !span) return;
+      node.classList.toggle("sd-failed", !!item.failed);
+      node.setAttribute("data-delivery", item.failed ? "failed" : state.inFlight[item.id] ? "sending" : "queued");
+      span.textContent = "";
+      if (item.failed) {
+        span.appendChild(el("span", { className: "sd-failed-text",
+          text: item.error ? t("failedWhy", { error: item.error }) : t("failed") }));
+        span.appendChild(el("button", { type: "button", className: "sd-link-button", text: t("retrySend"),
+          "data-testid": "shopdesk-retry-send", onclick: function () { retrySend(item.id); } }));
+        if (item.display === null) span.appendChild(el("button", { type: "button", className: "sd-link-button",
+          text: t("edit"), "data-testid": "shopdesk-edit-send", onclick: function () { editFailed(item.id); } }));
+      } else {
+        span.textContent = state.inFlight[item.id] ? t("sending")
+          : state.connection === "online" ? t("sending") : t("queued");
+      }
     });
   }
 
   function markDelivered(id) {
     var node = log.querySelector('[data-message-id="' + id + '"]');
     if (!node) return;
-    node.classList.remove("sd-pending");
+    node.classList.remove("sd-pending", "sd-failed");
+    node.setAttribute("data-delivery", "sent");
     var label = node.querySelector(".sd-delivery");
     if (label) label.textContent = t("sent");
+  }
+
+  function markFailed(id, error) {
+    var item = outboxItem(id);
+    if (!item) return;
+    item.failed = true;
+    item.error = error || null;
+    persistOutbox();
+    refreshPendingLabels();
+  }
+
+  function retrySend(id) {
+    var item = outboxItem(id);
+    if (!item) return;
+    item.failed = false;
+    item.error = null;
+    persistOutbox();
+    refreshPendingLabels();
+    flushOutbox();
+  }
+
+  // A refused message goes back into the message box to be changed; nothing typed is lost.
+  function editFailed(id) {
+    var item = outboxItem(id);
+    if (!item) return;
+    state.outbox = state.outbox.filter(function (i) { return i.id !== id; });
+    persistOutbox();
+    var node = log.querySelector('[data-message-id="' + id + '"]');
+    if (node) node.remove();
+    input.value = item.text;
+    saveDraft();
+    input.focus();
   }
 
   function appendToLog(node) {
@@ -630,8 +829,12 @@
     requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   }
 
+  // Typing dots only while the assistant is really working on an answer: never while the conversation
+  // waits for a person or a person holds it (nobody would be typing), and never longer than typingTimeoutMs.
   function showTyping(on) {
     clearTimeout(state.typingTimer);
+    var h = state.handoff;   // waiting with nobody online: the bot was not paused and keeps answering
+    on = on && (h.state === "bot" || (h.state === "waiting" && !h.agents_online));
     typing.hidden = !on;
     if (on) {
       state.typingTimer = setTimeout(function () { typing.hidden = true; }, config.typingTimeoutMs);
@@ -642,15 +845,16 @@
   // ---- the conversation ----------------------------------------------------------------------------------
   function persistOutbox() { store.set("outbox", state.outbox); }
 
+  // Messages written before the web app gave a conversation (cid null) belong to the first one it gives.
   function outboxForConversation() {
-    return state.outbox.filter(function (item) { return item.cid === state.conversationId; });
+    return state.outbox.filter(function (item) { return item.cid === state.conversationId || item.cid === null; });
   }
 
   function send(text, options) {
     options = options || {};
     text = String(text || "").trim();
-    if (!text || !state.conversationId) return null;
-    var item = { id: uuid(), cid: state.conversationId, text: text, ts: Date.now(),
+    if (!text) return null;
+    var item = { id: uuid(), cid: state.conversationId || null, text: text, ts: Date.now(),
       display: options.display === undefined ? null : options.display, metadata: options.metadata || {} };
     state.outbox.push(item);
     persistOutbox();
@@ -661,12 +865,27 @@
   }
 
   function submitInput() {
+    if (state.staged) { sendStaged(); return; }
     var text = input.value.trim();
     if (!text) return;
     input.value = "";
     input.style.height = "auto";
     send(text);
+    saveDraft();
     input.focus();
+  }
+
+  // What is in the message box survives a reload (and a failed start) until it is sent.
+  function saveDraft() {
+    try {
+      if (input.value) sessionStorage.setItem(KEY + "draft", input.value);
+      else sessionStorage.removeItem(KEY + "draft");
+    } catch (e) { /* ignore */ }
+  }
+
+  function restoreDraft() {
+    try { var draft = sessionStorage.getItem(KEY + "draft"); if (draft && !input.value) input.value = draft; }
+    catch (e) { /* ignore */ }
   }
 
   function messageMetadata(item) {
@@ -677,21 +896,32 @@
     return metadata;
   }
 
-  // Send queued messages one at a time, in order; each waits for the server's acknowledgement.
+  // Send queued messages one at a time, in order; each waits for the server's acknowledgement. Only an
+  // acknowledgement saying "received" (or "duplicate": it had it already) makes a message "Sent"; a refusal
+  // or no answer in time makes it "Not sent" with Retry. A message in flight when the connection drops
+  // stays queued and goes again after reconnecting (the server drops repeats of its id).
   function flushOutbox() {
     var socket = state.socket;
     if (!socket || !socket.connected || state.syncing || state.connection !== "online") return;
-    var item = outboxForConversation().filter(function (i) { return !state.inFlight[i.id]; })[0];
+    var item = outboxForConversation().filter(function (i) { return !state.inFlight[i.id] && !i.failed; })[0];
     if (!item || Object.keys(state.inFlight).length) return;
+    if (item.cid === null) { item.cid = state.conversationId; persistOutbox(); }
     state.inFlight[item.id] = true;
+    refreshPendingLabels();
     showTyping(true);
+    var epoch = state.epoch;
     var metadata = messageMetadata(item);
     var payload = { message: item.text, session_id: item.cid, message_id: item.id, customData: metadata,
       metadata: metadata };
-    socket.timeout(config.ackTimeoutMs).emit("user_uttered", payload, function (err) {
+    socket.timeout(config.ackTimeoutMs).emit("user_uttered", payload, function (err, ack) {
+      if (epoch !== state.epoch) return;   // the connection changed meanwhile: it is queued again
       delete state.inFlight[item.id];
-      if (err) {             // no acknowledgement: keep it queued, try again (the server drops repeats)
-        setTimeout(flushOutbox, 1500);
+      var status = ack && ack.status;
+      if (err || (status !== "received" && status !== "duplicate")) {
+        showTyping(false);
+        if (err && !socket.connected) { refreshPendingLabels(); return; }
+        markFailed(item.id, err ? t("noAck") : (ack && ack.error) || null);
+        flushOutbox();
         return;
       }
       state.outbox = state.outbox.filter(function (i) { return i.id !== item.id; });
@@ -704,6 +934,8 @@
   function onBotMessage(msg) {
     var parts = partsFromLive(msg);
     if (!parts.length) return;
+    if (parts.some(function (p) { return p.agent; })) refreshHandoffSoon(0);
+    else if (state.handoff.state === "bot") refreshHandoffSoon(800);   // e.g. "I'm connecting you…"
     if (state.syncing) { state.syncBuffer = state.syncBuffer.concat(parts); return; }
     showTyping(false);
     parts.forEach(function (p) { renderBotPart(p, Date.now()); });
@@ -717,11 +949,18 @@
       headers["X-ShopDesk-CSRF"] = state.session.csrf_token;
     }
     // Cookies only to ShopDesk's own origin: on the shop's site the widget token speaks for the widget.
+    // Errors carry a sentence for the shopper: the server's own message when it wrote one, never a bare
+    // status code or a browser's network error text.
     return fetch(config.server + path, { method: options.method || "GET", body: options.body, headers: headers,
-      credentials: "same-origin" }).then(function (response) {
+      credentials: "same-origin" }).catch(function () {
+      var down = new Error(t("serviceDown"));
+      down.status = 0;
+      throw down;
+    }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
-          var error = new Error(body.error || ("HTTP " + response.status));
+          var friendly = response.status < 500 && typeof body.error === "string" && body.error;
+          var error = new Error(friendly || t("serviceError"));
           error.status = response.status;
           throw error;
         }
@@ -763,6 +1002,7 @@
         return null;
       }
       log.textContent = "";
+      renderEarlier(body.earlier);
       var known = {};
       var botSignatures = [];
       (body.messages || []).forEach(function (m) {
@@ -777,13 +1017,12 @@
           }
         });
       });
+      if (!(body.messages || []).length) renderWelcome(true);
       var before = state.outbox.length;
       state.outbox = state.outbox.filter(function (i) { return !known[i.id]; });
       if (state.outbox.length !== before) persistOutbox();
-      outboxForConversation().forEach(function (i) {
-        renderUser({ id: i.id, text: i.display === null ? i.text : i.display,
-          image: i.metadata && i.metadata.attachment ? i.metadata.attachment.url : null }, i.ts, true);
-      });
+      renderOutbox();
+      refreshHandoff();
       return botSignatures;
     }, function (error) {
       if (error.status !== 503 || log.childElementCount) return null;
@@ -805,9 +1044,104 @@
     });
   }
 
+  function renderOutbox() {
+    outboxForConversation().forEach(function (i) {
+      renderUser({ id: i.id, text: i.display === null ? i.text : i.display,
+        image: i.metadata && i.metadata.attachment ? i.metadata.attachment.url : null }, i.ts, true);
+    });
+  }
+
+  // A signed-in customer's earlier conversations (from any of their devices), read-only, above this one.
+  function renderEarlier(earlier) {
+    if (!Array.isArray(earlier) || !earlier.length) return;
+    earlier.forEach(function (conversation) {
+      appendToLog(el("p", { className: "sd-notice sd-earlier", "data-testid": "shopdesk-earlier",
+        text: t("earlier", { date: formatDate(conversation.started_at) }) }));
+      (conversation.messages || []).forEach(function (m) {
+        var ms = m.timestamp ? m.timestamp * 1000 : Date.now();
+        partsFromHistory(m).forEach(function (part) {
+          var node = part.kind === "user" ? renderUser(part, ms, false) : renderBotPart(part, ms);
+          if (node) node.classList.add("sd-past");
+        });
+      });
+    });
+    disableQuickReplies();
+    appendToLog(el("p", { className: "sd-notice sd-earlier", text: t("thisConversation") }));
+  }
+
+  function formatDate(iso) {
+    try {
+      return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : (document.documentElement.lang || undefined),
+        { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+    } catch (e) { return String(iso || ""); }
+  }
+
+  // The shop's welcome and starter quick replies, on an empty conversation (shown, not sent: the
+  // conversation starts with the shopper's first message).
+  function renderWelcome(force) {
+    var welcome = state.session && state.session.welcome;
+    if (!welcome || !welcome.text || (!force && log.querySelector(".sd-row"))) return;
+    var node = renderBotPart({ kind: "text", text: welcome.text, buttons: buttonsOf(welcome.quick_replies),
+      extraClass: "sd-welcome" }, Date.now());
+    if (node) node.setAttribute("data-testid", "shopdesk-welcome");
+  }
+
+  // ---- who the shopper is talking to: the assistant, the queue, or a person --------------------------------
+  function refreshHandoffSoon(delayMs) {
+    clearTimeout(state.handoffTimer);
+    state.handoffTimer = setTimeout(refreshHandoff, delayMs);
+  }
+
+  // Asked after each (re)connection and after messages that may change it; polled while a person is involved
+  // (the place in the queue moves, an agent claims or hands back).
+  function refreshHandoff() {
+    clearTimeout(state.handoffTimer);
+    if (!state.session) return Promise.resolve();
+    return api("/api/handoff").then(function (body) {
+      if (body.conversation_id && body.conversation_id !== state.conversationId) return;
+      applyHandoff(body);
+    }, function () { /* keep showing the last known state; the next poll tries again */ }).then(function () {
+      if (state.handoff.state !== "bot") refreshHandoffSoon(config.handoffPollMs);
+    });
+  }
+
+  function applyHandoff(body) {
+    var previous = state.handoff;
+    state.handoff = body && body.state ? body : { state: "bot" };
+    host.setAttribute("data-handoff", state.handoff.state);
+    var name = state.handoff.agent && state.handoff.agent.name;
+    if (state.handoff.state === "agent" && name) {
+      titleNode.textContent = name;
+      subtitleNode.textContent = t("agentRole") + " · " + t("talkingTo", { name: name });
+      agentAvatar.textContent = initial(name);
+      agentAvatar.style.backgroundColor = avatarColour(name);
+      agentAvatar.hidden = false;
+      shopAvatar.hidden = true;
+      showTyping(false);
+    } else {
+      titleNode.textContent = config.title;
+      agentAvatar.hidden = true;
+      shopAvatar.hidden = false;
+      if (state.handoff.state === "waiting") {
+        var h = state.handoff;
+        subtitleNode.textContent = h.agents_online ? [t("waitingFor"),
+          h.position <= 1 ? t("nextInLine") : t("inQueue", { n: h.position }), t("waitAbout", { m: h.wait_minutes })
+        ].join(" · ") : t("nobodyOnline", { hours: h.office_hours || "" });
+        if (h.agents_online) showTyping(false);
+      } else {
+        subtitleNode.textContent = config.subtitle;
+      }
+    }
+    var said = state.handoff.state === "agent" ? t("talkingTo", { name: name }) : subtitleNode.textContent;
+    if (previous.state !== state.handoff.state || (previous.agent || {}).name !== name) withNode.textContent = said;
+  }
+
   function adoptConversation(id) {
     state.conversationId = id;
     store.set("conversation", id);
+    var unassigned = state.outbox.filter(function (i) { return i.cid === null; });
+    unassigned.forEach(function (i) { i.cid = id; });
+    if (unassigned.length) persistOutbox();
   }
 
   function newConversation() {
@@ -824,33 +1158,82 @@
       clearAlert();
       noteIdentity(body);
       setUnread(0);
+      applyHandoff({ state: "bot" });
       appendToLog(el("p", { className: "sd-notice", text: t("newConversationDone") }));
+      renderWelcome();
       if (state.socket) { state.socket.disconnect(); state.socket.connect(); }
       input.focus();
     }, function (error) { showAlert(error.message); });
   }
 
+  // "+" ends this chat: asked first, unless there is nothing to lose yet.
+  function askNewConversation() {
+    if (!log.querySelector(".sd-user")) { newConversation(); return; }
+    confirmBox.hidden = false;
+    confirmBox.querySelector("[data-testid=shopdesk-confirm-cancel]").focus();
+  }
+
+  function hideConfirm() { confirmBox.hidden = true; }
+
   // ---- image attachments -----------------------------------------------------------------------------------
+  // Chosen, pasted or dropped, an image is first staged: a preview above the message box, which becomes its
+  // caption; it is uploaded and sent only with Send, and stays staged (with its caption) if that fails.
+  var MAX_CAPTION_CHARS = 200;   // what the transcript shows back as the image's caption (web/transcript.py)
+
   function onFileChosen() {
     var file = fileInput.files && fileInput.files[0];
     fileInput.value = "";
-    if (!file) return;
+    if (file) stage(file);
+  }
+
+  function stage(file) {
     var limits = (state.session && state.session.upload) || { max_bytes: 5242880, types: [] };
     if (limits.types.length && limits.types.indexOf(file.type) === -1) { showAlert(t("uploadType")); return; }
     if (file.size > limits.max_bytes) {
       showAlert(t("uploadTooBig", { mb: Math.round(limits.max_bytes / 1048576) }));
       return;
     }
+    unstage(false);
+    clearAlert();
+    state.staged = { file: file, url: URL.createObjectURL(file) };
+    stagedImg.src = state.staged.url;
+    stagedImg.alt = t("imageReady", { name: file.name || t("imageAlt") });
+    stagedName.textContent = file.name || t("imageAlt");
+    staged.hidden = false;
+    input.placeholder = t("caption");
+    input.setAttribute("maxlength", String(MAX_CAPTION_CHARS));
+    input.focus();
+  }
+
+  function unstage(refocus) {
+    if (state.staged) URL.revokeObjectURL(state.staged.url);
+    state.staged = null;
+    staged.hidden = true;
+    stagedImg.removeAttribute("src");
+    input.placeholder = t("placeholder");
+    input.setAttribute("maxlength", "2000");
+    if (refocus) input.focus();
+  }
+
+  function sendStaged() {
+    var file = state.staged.file;
+    var caption = input.value.trim();
     var body = new FormData();
-    body.append("image", file, file.name);
+    body.append("image", file, file.name || "image");
     setBusy(true, t("uploading"));
     api("/api/attachments", { method: "POST", body: body }).then(function (saved) {
       setBusy(false);
-      // "/share_image{"image_url": "/uploads/…"}": the bot gets the URL as an entity, the agent sees it in the text.
+      unstage(false);
+      input.value = "";
+      input.style.height = "auto";
+      saveDraft();
+      // "/share_image{"image_url": "/uploads/…"}": the bot gets the URL as an entity, the agent sees it in the
+      // text; the caption is what the shopper sees (display_text) and travels with the attachment.
       var payload = config.attachmentPayload.charAt(0) === "/"
         ? config.attachmentPayload + JSON.stringify({ image_url: saved.url }) : config.attachmentPayload;
-      send(payload, { display: "", metadata: { attachment: { type: "image", url: saved.url,
-        id: saved.id, return_request_id: saved.return_request_id } } });
+      send(payload, { display: caption, metadata: { attachment: { type: "image", url: saved.url,
+        id: saved.id, return_request_id: saved.return_request_id, caption: caption } } });
+      input.focus();
     }, function (error) {
       setBusy(false);
       showAlert(t("uploadFailed", { error: error.message }));
@@ -859,6 +1242,7 @@
 
   function setBusy(on, message) {
     attachButton.disabled = on;
+    sendButton.disabled = on;
     if (on) appendToLog(el("p", { className: "sd-notice sd-busy", text: message }));
     else Array.prototype.forEach.call(log.querySelectorAll(".sd-busy"), function (n) { n.remove(); });
   }
@@ -907,6 +1291,7 @@
     socket.on("bot_uttered", onBotMessage);
     socket.on("disconnect", function (reason) {
       state.inFlight = {};
+      state.epoch += 1;
       if (reason === "io client disconnect") return;
       setConnection(navigator.onLine === false ? "offline" : "reconnecting");
     });
@@ -931,8 +1316,12 @@
   function refused() {
     state.refusals += 1;
     if (state.refusals > 1) {
-      setConnection("unreachable");
-      showAlert(t("unreachable"), { label: t("retry"), run: function () { location.reload(); } });
+      setConnection("unreachable", t("rejoinFailed"));
+      showAlert(t("rejoinFailed") + " " + t("keptNote"), { label: t("retry"), run: function () {
+        state.refusals = 0;
+        clearAlert();
+        rejoin();
+      } });
       return;
     }
     rejoin();
@@ -948,7 +1337,9 @@
       }
       host.setAttribute("data-conversation-id", state.conversationId);
       requestSession();
-    }, function (error) { showAlert(error.message); });
+    }, function (error) {
+      showAlert(error.message + " " + t("keptNote"), { label: t("retry"), run: function () { clearAlert(); rejoin(); } });
+    });
   }
 
   window.addEventListener("offline", function () { setConnection("offline"); });
@@ -960,24 +1351,76 @@
   function start() {
     (document.body || document.documentElement).appendChild(host);
     setUnread(state.unread);
+    restoreDraft();
     var wasOpen = false;
     try { wasOpen = sessionStorage.getItem(KEY + "open") === "1"; } catch (e) { /* ignore */ }
     if (config.open || wasOpen) open();
+    // Until the server's transcript arrives, show what this browser still has to send.
+    renderOutbox();
+    scheduleNudge();
+    startSession();
+  }
+
+  // The web app gives the conversation; while it can't, the widget says so, really tries again (with a
+  // growing pause, or at once on "Retry now"), and keeps everything typed meanwhile in the outbox.
+  function startSession() {
+    clearTimeout(state.sessionTimer);
+    setConnection("connecting");
     api("/api/session", { headers: identityHeaders() }).then(function (session) {
+      state.sessionAttempt = 0;
+      clearAlert();
       state.session = session;
       noteIdentity(session);
-      if (session.conversation_id !== state.conversationId) adoptConversation(session.conversation_id);
+      if (session.conversation_id !== state.conversationId) {
+        log.textContent = "";
+        adoptConversation(session.conversation_id);
+        renderOutbox();
+      }
       host.setAttribute("data-conversation-id", state.conversationId);
-      // Until the server's transcript arrives, show what this browser still has to send.
-      outboxForConversation().forEach(function (i) {
-        renderUser({ id: i.id, text: i.display === null ? i.text : i.display,
-          image: i.metadata && i.metadata.attachment ? i.metadata.attachment.url : null }, i.ts, true);
+      renderWelcome();
+      return loadSocketClient().then(connect, function () {
+        setConnection("unreachable", t("serviceDown"));
+        showAlert(t("serviceDown") + " " + t("keptNote"), { label: t("retry"), run: function () {
+          clearAlert();
+          loadSocketClient().then(connect, function () { showAlert(t("serviceDown") + " " + t("keptNote")); });
+        } });
       });
-      return loadSocketClient().then(connect);
-    }).catch(function (error) {
-      setConnection("unreachable");
-      showAlert(t("unreachable") + " (" + error.message + ")", { label: t("retry"), run: function () { location.reload(); } });
+    }, function (error) {
+      state.sessionAttempt += 1;
+      var delay = Math.min(30, 2 * Math.pow(2, state.sessionAttempt - 1));
+      setConnection("unreachable", t("serviceDown"));
+      countdown(error.message, delay);
     });
+  }
+
+  // Said once (the alert is a live region: a ticking count would be read out every second).
+  function countdown(message, seconds) {
+    var retryNow = { label: t("retry"), run: function () { showAlert(message + " " + t("retrying")); startSession(); } };
+    showAlert(message + " " + t("retryingIn", { s: seconds }) + " " + t("keptNote"), retryNow);
+    state.sessionTimer = setTimeout(function () { showAlert(message + " " + t("retrying")); startSession(); },
+      seconds * 1000);
+  }
+
+  // ---- proactive nudge (opt-in) ----------------------------------------------------------------------------
+  function scheduleNudge() {
+    if (!(config.nudgeAfterS > 0) || state.isOpen) return;
+    if (config.nudgePages.length && !config.nudgePages.some(function (p) { return location.pathname.indexOf(p) === 0; })) return;
+    try { if (sessionStorage.getItem(KEY + "nudged")) return; } catch (e) { /* ignore */ }
+    setTimeout(showNudge, config.nudgeAfterS * 1000);
+  }
+
+  function showNudge() {
+    if (state.isOpen || log.querySelector(".sd-user")) return;
+    try { sessionStorage.setItem(KEY + "nudged", "1"); } catch (e) { /* ignore */ }
+    var assistantName = (state.session && state.session.welcome && state.session.welcome.assistant) || config.title;
+    var text = config.nudgeText || t("nudge", { name: assistantName });
+    nudge.textContent = "";
+    nudge.appendChild(el("button", { type: "button", className: "sd-nudge-open", text: text,
+      "aria-label": t("openNudge", { text: text }), "data-testid": "shopdesk-nudge-open", onclick: function () { open(); } }));
+    nudge.appendChild(el("button", { type: "button", className: "sd-nudge-dismiss", "aria-label": t("dismiss"),
+      text: "×", onclick: function () { nudge.hidden = true; } }));
+    nudge.setAttribute("role", "status");
+    nudge.hidden = false;
   }
 
   window.ShopDesk = {
@@ -993,7 +1436,8 @@
     renderMarkdown: renderMarkdown,
     state: function () {
       return { connection: state.connection, conversationId: state.conversationId, outbox: outboxForConversation().length,
-        unread: state.unread, open: state.isOpen };
+        failed: outboxForConversation().filter(function (i) { return i.failed; }).length,
+        unread: state.unread, open: state.isOpen, handoff: state.handoff.state };
     },
     // For tests and shop integrations that want to simulate losing the connection.
     disconnect: function () { if (state.socket) { state.socket.disconnect(); setConnection("offline"); } },
