@@ -100,7 +100,8 @@ def snapshot_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a live SQLite database (the online backup API; readers and writers go on)."""
     if not source.is_file():
         raise BackupError(f"{source} does not exist")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    # Not mode=ro: a read-only connection cannot open a WAL database whose -shm file is missing.
+    src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
@@ -186,9 +187,10 @@ def checksums(root: Path) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------ backup
 
 def backup(sources: Sources, output: Path) -> Path:
-    """Write the archive to `output` (a file name, or an existing directory to put a dated one in)."""
+    """Write the archive to `output`: a file name ending in .tar.gz, else a directory for a dated one."""
     created = datetime.now(UTC)
-    if output.is_dir():
+    if output.is_dir() or not output.name.endswith((".tar.gz", ".tgz")):
+        output.mkdir(parents=True, exist_ok=True)
         output = output / f"shopdesk-backup-{created:%Y%m%dT%H%M%SZ}.tar.gz"
     if output.exists():
         raise BackupError(f"{output} already exists")
