@@ -257,9 +257,15 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-def render_nginx(config: ProductionConfig) -> Path:
-    """<data dir>/run/nginx.conf from the template, checked with `nginx -t`."""
+def render_nginx(config: ProductionConfig, target: Path | None = None,
+                 upstreams: Mapping[str, str] | None = None) -> Path:
+    """<data dir>/run/nginx.conf from the template, checked with `nginx -t`; or only written to `target`.
+
+    `upstreams` (web, rasa, console -> host:port) replaces the loopback addresses, for containers
+    (deploy/docker/compose.yml renders the proxy's file with the services' names through --render-proxy)."""
     run, logs = config.data.run, config.data.logs
+    hosts = {"web": f"127.0.0.1:{config.web_port}", "rasa": f"127.0.0.1:{config.rasa_port}",
+             "console": f"127.0.0.1:{config.console_internal_port}", **(upstreams or {})}
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (run / "nginx" / sub).mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
@@ -269,19 +275,25 @@ def render_nginx(config: ProductionConfig) -> Path:
                     f"        return 301 https://$host:{config.https_port}$request_uri;\n    }}\n")
     # As root, nginx's workers would run as nobody and could not write its temporary files under the data
     # directory: keep them as the data directory's owner (systemd runs it all as user shopdesk instead).
-    user_line = f"user {run.stat().st_uid} {run.stat().st_gid};" if os.geteuid() == 0 else ""
-    if user_line:
+    user_line = ""
+    if target is not None:
+        user_line = "user www-data;"  # Debian's nginx in a container (deploy/docker/proxy.Dockerfile)
+    elif os.geteuid() == 0:
         import grp
         import pwd
 
+        run.mkdir(parents=True, exist_ok=True)
         user_line = f"user {pwd.getpwuid(run.stat().st_uid).pw_name} {grp.getgrgid(run.stat().st_gid).gr_name};"
     text = Template(TEMPLATE.read_text()).substitute(
-        user_line=user_line, run_dir=run, log_dir=logs, web_port=config.web_port, rasa_port=config.rasa_port,
-        console_port_internal=config.console_internal_port, tls_cert=config.tls_cert, tls_key=config.tls_key,
-        http_redirect=redirect, bind=config.bind, https_port=config.https_port, console_port=config.console_port,
-        status_port=config.status_port)
-    path = run / "nginx.conf"
+        user_line=user_line, run_dir=run, log_dir=logs, web_upstream=hosts["web"], rasa_upstream=hosts["rasa"],
+        console_upstream=hosts["console"], tls_cert=config.tls_cert, tls_key=config.tls_key, http_redirect=redirect,
+        bind=config.bind, https_port=config.https_port, console_port=config.console_port,
+        status_bind="0.0.0.0" if upstreams else "127.0.0.1", status_port=config.status_port)
+    path = target or run / "nginx.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    if target is not None:
+        return path  # for another machine's nginx (a container, whose upstream names resolve only there)
     check = subprocess.run([*nginx_command(path, logs), "-t", "-q"], capture_output=True, text=True, check=False)
     if check.returncode != 0:
         raise SystemExit(f"nginx refuses the generated {path}:\n{check.stderr.strip()}")
@@ -329,11 +341,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--migrate", action="store_true", help="upgrade the store database first if it is behind")
     parser.add_argument("--check", action="store_true", help="list what stops it from starting, start nothing")
     parser.add_argument("--new-env", type=Path, metavar="FILE", help="write a settings file with fresh secrets")
+    parser.add_argument("--render-proxy", type=Path, metavar="FILE",
+                        help="only write the nginx configuration (upstreams from SHOPDESK_UPSTREAM_WEB, _RASA, "
+                             "_CONSOLE as host:port; for containers)")
     args = parser.parse_args(argv)
     if args.new_env:
         new_env_file(args.new_env)
         print(f"wrote {args.new_env} (mode 0600): fill in SHOPDESK_PUBLIC_URL, SHOPDESK_ALLOWED_ORIGINS and the "
               "certificate paths")
+        return 0
+    if args.render_proxy:
+        config = ProductionConfig.from_env(os.environ, (args.data_dir or Path("/var/lib/shopdesk")).resolve())
+        upstreams = {name: os.environ[f"SHOPDESK_UPSTREAM_{name.upper()}"] for name in ("web", "rasa", "console")
+                     if os.environ.get(f"SHOPDESK_UPSTREAM_{name.upper()}")}
+        print(f"wrote {render_nginx(config, args.render_proxy, upstreams)}")
         return 0
     if args.data_dir is None:
         parser.error("--data-dir (or SHOPDESK_DATA_DIR) is required: the directory the deployment keeps its state in")
