@@ -128,6 +128,8 @@ def new_env_file(path: Path, public_url: str = "https://chat.shop.example") -> N
         raise SystemExit(f"{path} exists: not overwriting a deployment's secrets")
     lines = ["# ShopDesk production settings (runtime/serve.py, docs/deployment.md). Keep this file secret.",
              f"SHOPDESK_PUBLIC_URL={public_url}", f"SHOPDESK_ALLOWED_ORIGINS={public_url}",
+             "# where browsers reach Rasa's socket.io (containers; runtime.serve sets it from the public URL)",
+             f"SHOPDESK_RASA_PUBLIC_URL={public_url}",
              "SHOPDESK_TLS_CERT=/etc/shopdesk/tls/fullchain.pem", "SHOPDESK_TLS_KEY=/etc/shopdesk/tls/privkey.pem",
              *(f"{name}={secrets.token_urlsafe(32)}" for name in SECRETS)]
     path.parent.mkdir(parents=True, exist_ok=True)
