@@ -323,6 +323,9 @@ def production_stack(env: Mapping[str, str], config: ProductionConfig) -> Proces
                         actions_port=config.actions_port, web_port=config.web_port, mode="production",
                         extra_env=process_env(env, config), read_dotenv=False)
     servers = [*shopdesk_servers(stack, with_web=True), console_server(stack, config.console_internal_port)]
+    rasa = next(s for s in servers if s.name == "rasa server")
+    # Healthy = a model is loaded (Rasa's `/` answers even when the model failed to load; /status is a 409 then).
+    rasa.health_url, rasa.ok_below = f"{stack.rasa_url}/status?token={env['RASA_AUTH_TOKEN']}", 400
     conf = render_nginx(config)
     servers.append(ServerProcess(
         name="nginx", command=nginx_command(conf, config.data.logs),
