@@ -162,7 +162,9 @@ def test_https_chat_survives_killing_each_process_then_backup_restore_gives_the_
             reply = wait_for(lambda name=name: chat_retrying(shop, sender, f"hello again after {name}", said), 420,
                              f"the bot to answer again after killing {name}", live.logs / "supervisor.log")
             assert reply
-            assert requests.get(console, verify=shop.cert, timeout=10).status_code == 200
+            for page in (f"{shop.public}/widget.js", console):
+                wait_for(lambda page=page: requests.get(page, verify=shop.cert, timeout=10).status_code == 200, 120,
+                         f"{page} after killing {name}", live.logs / "supervisor.log")
         supervision = (live.logs / "supervisor.log").read_text()
         for name in PROCESSES:
             assert f"restarted {name}" in supervision
