@@ -15,7 +15,7 @@ Every setting comes from the environment (and --env-file, which systemd's Enviro
 never from the checkout's .env, and the state from one data directory (shopdesk/layout.py). It refuses to
 start, listing every reason, with demo mode, a missing, short, shared or test secret, the demo's console
 account or password, the repository's demo shop profile, a non-HTTPS public URL or allowed origin, a store
-not migrated to this release (`shopdesk migrate`), no model or no certificate. docs/deployment.md.
+not migrated to this release (`shopdesk migrate`), no model or no certificate. docs/production.md.
 """
 
 from __future__ import annotations
@@ -201,8 +201,9 @@ def production_problems(env: Mapping[str, str], config: ProductionConfig, migrat
 
 
 def store_problems(url: str, migrate: bool) -> list[str]:
-    """The store must be at this release's schema (or be upgraded now, with --migrate) and hold no demo account."""
-    from sqlalchemy import text
+    """The store must be at this release's schema (or, with --migrate, be about to be upgraded) and hold no demo
+    account."""
+    from sqlalchemy import inspect, text
 
     from shopdesk.backup import sqlite_path
     from store.db import make_engine
@@ -218,18 +219,28 @@ def store_problems(url: str, migrate: bool) -> list[str]:
         if revision != head and not migrate:
             return [f"the store database is at schema {revision}, this release needs {head}: back it up "
                     "(shopdesk backup), then `shopdesk migrate` (or start with --migrate)"]
-        if revision != head:
-            from store.migrate import upgrade_database
-
-            upgrade_database(engine)
-            logger.warning("store database upgraded from %s to %s", revision, head)
         with engine.connect() as connection:
-            if connection.execute(text("SELECT 1 FROM console_agents WHERE email = :e"), {"e": DEMO_AGENT}).first():
+            demo = text("SELECT 1 FROM console_agents WHERE email = :e")
+            if inspect(connection).has_table("console_agents") and connection.execute(demo, {"e": DEMO_AGENT}).first():
                 return [f"the store holds the demo's console account {DEMO_AGENT}: remove it (or start from the "
                         "shop's own store, not the demo's)"]
     finally:
         engine.dispose()
     return []
+
+
+def migrate_store(url: str) -> None:
+    from store.db import make_engine
+    from store.migrate import current_revision, upgrade_database
+
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+        upgrade_database(engine)
+        if current_revision(engine) != before:
+            logger.warning("store database upgraded from %s to %s", before, current_revision(engine))
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------- processes
@@ -374,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config.self_signed()
         if not args.check:
             make_self_signed(config.tls_cert, config.tls_key, urlsplit(config.public_url).hostname or "localhost")
-    problems = production_problems({**config.data.env(), **env}, config, migrate=args.migrate and not args.check)
+    problems = production_problems({**config.data.env(), **env}, config, migrate=args.migrate)
     if args.self_signed and args.check:
         problems = [p for p in problems if not p.startswith(("SHOPDESK_TLS_CERT", "SHOPDESK_TLS_KEY"))]
     if problems:
@@ -383,13 +394,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print("ready to start")
         return 0
+    if args.migrate:  # only now that nothing else stands in the way: a refusal changes nothing
+        migrate_store(env.get("SHOPDESK_DATABASE_URL") or f"sqlite:///{config.data.store_db}")
     log_supervision_to(config.data.logs / "supervisor.log")
     stack = production_stack(env, config)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logger.info("ShopDesk %s: starting %s", __version__, ", ".join(s.name for s in stack.servers))
     try:
-        stack.start()
+        stack.start(timeout=600)  # Rasa loads its model first: minutes on a busy machine
         logger.info("serving %s (console %s); logs in %s", config.public_url, config.console_url, config.data.logs)
         print(f"ShopDesk {__version__} ready: {config.public_url}/widget.js", flush=True)
         while True:

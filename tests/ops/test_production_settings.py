@@ -80,6 +80,19 @@ def test_a_store_of_the_previous_release_is_refused_until_migrated(settings, dat
         assert connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
 
 
+def test_migrate_waits_until_nothing_else_stands_in_the_way(settings, data_dir, capsys, monkeypatch) -> None:
+    data_dir.store_db.unlink()
+    load_dump(RELEASES / "store-0.1.0.sql", data_dir.store_db)
+    monkeypatch.setenv("SHOPDESK_MODE", "demo")
+    assert serve(["--data-dir", str(data_dir.root), "--self-signed", "--migrate"]) == 2
+    assert "SHOPDESK_MODE" in capsys.readouterr().err
+    with sqlite3.connect(data_dir.store_db) as connection:  # refused: the store was not touched
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
+    monkeypatch.delenv("SHOPDESK_MODE")
+    assert check(data_dir, capsys)[0] == 2
+    assert serve(["--data-dir", str(data_dir.root), "--self-signed", "--migrate", "--check"]) == 0
+
+
 def test_the_demo_console_account_is_refused(settings, data_dir, capsys) -> None:
     with sqlite3.connect(data_dir.store_db) as connection:
         connection.execute("INSERT INTO console_agents (email, display_name, password_hash, role, active, "
