@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
 import os
 import secrets
@@ -45,6 +46,7 @@ from shopdesk.layout import DataDir, newest_model
 
 logger = logging.getLogger("shopdesk.serve")
 TEMPLATE = PROJECT_ROOT / "deploy" / "production" / "nginx.conf.template"
+ACTION_FALLBACK = PROJECT_ROOT / "deploy" / "scaleout" / "action_unavailable.json"
 REPOSITORY_PROFILE = PROJECT_ROOT / "shop.yml"
 DEMO_AGENT = "demo.agent@shopdesk.example"
 # Every secret a production process needs; each its own value (docs/security.md).
@@ -74,6 +76,7 @@ class ProductionConfig:
     tls_key: Path | None = None
     rasa_port: int = 5005
     actions_port: int = 5055
+    actions_proxy_port: int = 5056     # nginx, on loopback: Rasa -> action server with a fallback answer
     web_port: int = 8080
     console_internal_port: int = 8090
     status_port: int = 8081
@@ -96,6 +99,7 @@ class ProductionConfig:
             http_port=port("SHOPDESK_HTTP_PORT", 80), console_port=port("SHOPDESK_CONSOLE_HTTPS_PORT", 8443),
             tls_cert=path("SHOPDESK_TLS_CERT"), tls_key=path("SHOPDESK_TLS_KEY"),
             rasa_port=port("SHOPDESK_RASA_PORT", 5005), actions_port=port("SHOPDESK_ACTIONS_PORT", 5055),
+            actions_proxy_port=port("SHOPDESK_ACTIONS_PROXY_PORT", 5056),
             web_port=port("SHOPDESK_WEB_PORT", 8080), console_internal_port=port("SHOPDESK_CONSOLE_PORT", 8090),
             status_port=port("SHOPDESK_STATUS_PORT", 8081))
 
@@ -278,7 +282,8 @@ def render_nginx(config: ProductionConfig, target: Path | None = None,
     (deploy/docker/compose.yml renders the proxy's file with the services' names through --render-proxy)."""
     run, logs = config.data.run, config.data.logs
     hosts = {"web": f"127.0.0.1:{config.web_port}", "rasa": f"127.0.0.1:{config.rasa_port}",
-             "console": f"127.0.0.1:{config.console_internal_port}", **(upstreams or {})}
+             "console": f"127.0.0.1:{config.console_internal_port}", "actions": f"127.0.0.1:{config.actions_port}",
+             **(upstreams or {})}
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (run / "nginx" / sub).mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
@@ -299,7 +304,9 @@ def render_nginx(config: ProductionConfig, target: Path | None = None,
         user_line = f"user {pwd.getpwuid(run.stat().st_uid).pw_name} {grp.getgrgid(run.stat().st_gid).gr_name};"
     text = Template(TEMPLATE.read_text()).substitute(
         user_line=user_line, run_dir=run, log_dir=logs, web_upstream=hosts["web"], rasa_upstream=hosts["rasa"],
-        console_upstream=hosts["console"], tls_cert=config.tls_cert, tls_key=config.tls_key, http_redirect=redirect,
+        console_upstream=hosts["console"], actions_upstream=hosts["actions"],
+        actions_proxy_port=config.actions_proxy_port, action_fallback=action_fallback(), tls_cert=config.tls_cert,
+        tls_key=config.tls_key, http_redirect=redirect,
         bind=config.bind, https_port=config.https_port, console_port=config.console_port,
         status_bind="0.0.0.0" if upstreams else "127.0.0.1", status_port=config.status_port)
     path = target or run / "nginx.conf"
@@ -311,6 +318,14 @@ def render_nginx(config: ProductionConfig, target: Path | None = None,
     if check.returncode != 0:
         raise SystemExit(f"nginx refuses the generated {path}:\n{check.stderr.strip()}")
     return path
+
+
+def action_fallback() -> str:
+    """The scale-out profile's "temporarily unavailable" action response, as one nginx string literal."""
+    text = json.dumps(json.loads(ACTION_FALLBACK.read_text()), separators=(",", ":"))
+    if "$" in text:
+        raise ValueError(f"{ACTION_FALLBACK} holds a '$', which nginx would read as a variable")
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def nginx_command(conf: Path, logs: Path) -> list[str]:
@@ -337,6 +352,7 @@ def production_stack(env: Mapping[str, str], config: ProductionConfig) -> Proces
     rasa = next(s for s in servers if s.name == "rasa server")
     # Healthy = a model is loaded (Rasa's `/` answers even when the model failed to load; /status is a 409 then).
     rasa.health_url, rasa.ok_below = f"{stack.rasa_url}/status?token={env['RASA_AUTH_TOKEN']}", 400
+    rasa.env = {**rasa.env, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{config.actions_proxy_port}/webhook"}
     conf = render_nginx(config)
     servers.append(ServerProcess(
         name="nginx", command=nginx_command(conf, config.data.logs),

@@ -16,13 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def production_settings(ports: dict[str, int] | None = None) -> dict[str, str]:
     """What an operator's env file holds, on loopback ports (nothing inherited from the checkout's .env)."""
-    ports = ports or {name: free_port() for name in ("https", "console", "status", "rasa", "actions", "web", "cweb")}
+    ports = ports or {name: free_port() for name in ("https", "console", "status", "rasa", "actions", "aproxy", "web",
+                                                     "cweb")}
     public = f"https://127.0.0.1:{ports['https']}"
     return {
         "SHOPDESK_PUBLIC_URL": public, "SHOPDESK_ALLOWED_ORIGINS": public, "SHOPDESK_BIND": "127.0.0.1",
         "SHOPDESK_HTTPS_PORT": str(ports["https"]), "SHOPDESK_HTTP_PORT": "0",
         "SHOPDESK_CONSOLE_HTTPS_PORT": str(ports["console"]), "SHOPDESK_STATUS_PORT": str(ports["status"]),
         "SHOPDESK_RASA_PORT": str(ports["rasa"]), "SHOPDESK_ACTIONS_PORT": str(ports["actions"]),
+        "SHOPDESK_ACTIONS_PROXY_PORT": str(ports["aproxy"]),
         "SHOPDESK_WEB_PORT": str(ports["web"]), "SHOPDESK_CONSOLE_PORT": str(ports["cweb"]),
         **{name: secrets.token_urlsafe(32) for name in SECRETS},
     }

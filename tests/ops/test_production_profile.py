@@ -154,12 +154,15 @@ def test_https_chat_survives_killing_each_process_then_backup_restore_gives_the_
 
         before = children(shop.process.pid)
         assert set(before) == set(PROCESSES), before
-        for name, pid in before.items():
+        for number, (name, pid) in enumerate(before.items(), start=1):
             os.kill(pid, signal.SIGKILL)  # a crash, not a stop: the supervisor must notice and restart it
+            if name == "action server":  # down for a few seconds: the customer is told, the conversation kept
+                assert "temporarily unavailable" in chat_retrying(shop, sender, f"where is my order {ORDER}", said)
             wait_for(lambda name=name, pid=pid: children(shop.process.pid).get(name, pid) != pid, 60,
                      f"{name} to be restarted", live.logs / "supervisor.log")
             # Back and serving: the same conversation goes on through HTTPS.
-            reply = wait_for(lambda name=name: chat_retrying(shop, sender, f"hello again after {name}", said), 420,
+            # (Not naming the process: "agent console" would ask for a person.)
+            reply = wait_for(lambda n=number: chat_retrying(shop, sender, f"hello again, number {n}", said), 420,
                              f"the bot to answer again after killing {name}", live.logs / "supervisor.log")
             assert reply
             for page in (f"{shop.public}/widget.js", console):
@@ -200,12 +203,15 @@ def external_address() -> str | None:
 
 
 def chat_retrying(shop: Deployment, sender: str, text: str, said: list[str]) -> str | None:
-    """One message; None until the stack answers with text again. A refused attempt (nginx's 502 while Rasa
-    restarts) is not stored; an accepted one is, even if the answer is still empty (action server restarting)."""
+    """One message; None until the stack takes messages again (a refused attempt, nginx's 502 while Rasa restarts,
+    is not stored). An accepted message always gets an answer: while the action server is down, nginx gives Rasa
+    the "temporarily unavailable" action response, so the customer is never met with silence."""
     reply = requests.post(f"{shop.public}/webhooks/shopdesk_rest/webhook", verify=shop.cert, timeout=60,
                           json={"sender": sender, "message": text},
                           headers={"Authorization": f"Bearer {shop.settings['SHOPDESK_REST_TOKEN']}"})
     if reply.status_code != 200:
         return None
     said.append(text)
-    return " ".join(m.get("text") or "" for m in reply.json()).strip() or None
+    answer = " ".join(m.get("text") or "" for m in reply.json()).strip()
+    assert answer, f"{text!r} was taken in but got no answer"
+    return answer
