@@ -9,7 +9,8 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa's training cache lives outside the checkout so fresh clones reuse unchanged graph nodes.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shopdesk/rasa-cache
 
-.PHONY: setup data db import train recommender recommender-retrain knowledge console-user demo-agent demo scaleout bench-load test lint clean
+.PHONY: setup data db migrate backup import train recommender recommender-retrain knowledge console-user demo-agent demo serve \
+        scaleout bench-load test lint clean clean-data
 
 setup:            ## create/refresh both virtual environments and .env
 	@bash scripts/setup.sh
@@ -20,6 +21,12 @@ data: setup       ## generate NLU data from ../shared/data (Bitext intents, CLIN
 
 db: setup         ## migrate and seed the demo store (once)
 	@$(APP_PY) -m store.seed --if-empty
+
+migrate: setup    ## upgrade the store database (SHOPDESK_DATABASE_URL, default var/shop.db) to this release's schema
+	@$(APP_PY) -m shopdesk migrate
+
+backup: setup     ## archive databases, knowledge base, models, uploads and shop profile into backups/ (shopdesk backup)
+	@mkdir -p backups && $(APP_PY) -m shopdesk backup --output backups $(ARGS)
 
 import:           ## the shop's own data (docs/adopting.md): make import FORMAT=shopify PRODUCTS=p.csv ORDERS=o.csv [MAPPING=m.yml] [ARGS=--dry-run]
 	@[ -n "$(FORMAT)" ] || { echo "usage: make import FORMAT=shopify|woocommerce|generic [PRODUCTS=file] [ORDERS=file]" \
@@ -49,6 +56,9 @@ demo-agent: db  ## the demo's console account: demo.agent@shopdesk.example, pass
 demo: db train recommender knowledge demo-agent  ## set everything up and start the demo shop
 	@$(APP_PY) -m runtime.demo
 
+serve: setup      ## production profile (docs/deployment.md): supervised processes behind nginx with TLS; ARGS=--data-dir ...
+	@$(APP_PY) -m runtime.serve $(ARGS)
+
 scaleout: train   ## scale-out profile (docs/deployment.md): PostgreSQL, Redis, RabbitMQ, HAProxy, N Rasa + M action servers
 	@$(APP_PY) -m runtime.scaleout $(ARGS)
 
@@ -61,5 +71,10 @@ test: setup       ## set up and run the whole test suite
 lint: setup
 	@.venv/app/bin/ruff check .
 
-clean:
-	rm -rf models results var/*.db .rasa
+clean:            ## generated files only: test results and Rasa's local cache; databases and models are kept
+	rm -rf results .rasa tests/artifacts
+
+clean-data:       ## DELETES the demo's databases, knowledge base, recommender, uploads and models (asks first)
+	@read -r -p "Delete var/ (store, conversations, knowledge base, uploads) and models/? Type 'delete': " answer; \
+	  [ "$$answer" = delete ] || { echo "nothing deleted"; exit 1; }
+	rm -rf models/*.tar.gz var/*.db var/*.db-wal var/*.db-shm var/chroma var/recommender var/uploads

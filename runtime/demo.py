@@ -17,8 +17,7 @@ import uuid
 import webbrowser
 
 from runtime.chat_client import conversation_id, render_for_terminal, send_message
-from runtime.processes import ServerProcess
-from runtime.stack import APP_PYTHON, PROJECT_ROOT, StackConfig, shopdesk_stack
+from runtime.stack import StackConfig, console_server, shopdesk_stack
 from runtime.supervisor import log_supervision_to
 from store.tokens import METADATA_KEY, issue_customer_token
 
@@ -78,11 +77,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_supervision_to(config.var_dir / "logs" / "supervisor.log")
     stack = shopdesk_stack(config, with_web=True, supervise=True)
-    stack.servers.append(ServerProcess(
-        name="agent console", command=[str(APP_PYTHON), "-m", "console", "serve", "--port", str(args.console_port)],
-        health_url=f"http://127.0.0.1:{args.console_port}/login", env=config.env(), cwd=PROJECT_ROOT,
-        log_path=config.var_dir / "logs" / "console.log",
-    ))
+    stack.servers.append(console_server(config, args.console_port))
     # Ctrl-C and SIGTERM both end in `finally: stack.stop()`, even when started from a script that
     # ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)

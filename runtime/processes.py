@@ -52,6 +52,7 @@ class ServerProcess:
     cwd: Path | None = None
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    ok_below: int = 500  # health answers below this status count as healthy (400: a 409 "no model" does not)
 
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -66,7 +67,7 @@ class ServerProcess:
 
     def healthy(self) -> bool:
         try:
-            return requests.get(self.health_url, timeout=2).status_code < 500
+            return requests.get(self.health_url, timeout=2).status_code < self.ok_below
         except requests.RequestException:
             return False
 

@@ -49,6 +49,8 @@ class StackConfig:
     # The embedded profile runs the demo shop (make demo, the tests); "production" serves the widget API alone.
     mode: str = "demo"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The checkout's .env (make demo, tests); the production profile passes its settings in extra_env alone.
+    read_dotenv: bool = True
 
     @property
     def rasa_url(self) -> str:
@@ -64,7 +66,8 @@ class StackConfig:
 
     def env(self) -> dict[str, str]:
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        env = {**OFFLINE_ENV, **project_env(), "SHOPDESK_MODE": self.mode, **self.extra_env}
+        env = {**OFFLINE_ENV, **(project_env() if self.read_dotenv else {}), "SHOPDESK_MODE": self.mode,
+               **self.extra_env}
         env.setdefault("SHOPDESK_DATABASE_URL", self.database_url or f"sqlite:///{self.var_dir / 'shop.db'}")
         if self.database_url:
             env["SHOPDESK_DATABASE_URL"] = self.database_url
@@ -126,6 +129,15 @@ def shopdesk_servers(config: StackConfig, with_web: bool = False) -> list[Server
             health_url=f"{config.web_url}/favicon.ico", env=env, cwd=PROJECT_ROOT, log_path=logs / "web.log",
         ))
     return servers
+
+
+def console_server(config: StackConfig, port: int) -> ServerProcess:
+    """The agent console (console/) on `port`, with the stack's settings and logs."""
+    return ServerProcess(
+        name="agent console", command=[str(APP_PYTHON), "-m", "console", "serve", "--port", str(port)],
+        health_url=f"http://127.0.0.1:{port}/login", env=config.env(), cwd=PROJECT_ROOT,
+        log_path=config.var_dir / "logs" / "console.log",
+    )
 
 
 def shopdesk_stack(config: StackConfig, with_web: bool = False, supervise: bool = False) -> ProcessGroup:

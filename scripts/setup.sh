@@ -97,4 +97,13 @@ if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
     || log "could not install haproxy: the scale-out profile and tests/scaleout need it"
 fi
 
+# Production profile (docs/production.md): nginx from Debian's packages, the TLS reverse proxy; skipped when
+# installed. Debian's package would start a default site on :80; policy-rc.d in containers prevents that.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx-light (the production profile's TLS reverse proxy)"
+  apt-get install -y -qq nginx-light >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; } \
+    || log "could not install nginx: the production profile (make serve) and tests/ops need it"
+fi
+
 log "environments ready: .venv/app (Python 3.11), .venv/rasa (Python 3.10)"

@@ -1,9 +1,11 @@
-"""Run Alembic migrations programmatically, so setup, seeding and tests share one code path."""
+"""Run Alembic migrations programmatically, so setup, seeding, `shopdesk migrate` and tests share one code path."""
 
 from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from store.db import PROJECT_ROOT
@@ -11,6 +13,19 @@ from store.db import PROJECT_ROOT
 
 def alembic_config() -> Config:
     return Config(str(PROJECT_ROOT / "alembic.ini"))
+
+
+def head_revision() -> str:
+    """The revision this checkout's migrations end at."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "store/migrations has no revisions"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: never migrated, e.g. an empty file)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
