@@ -257,7 +257,7 @@ def report(sets: dict[str, list[Row]], runs: list[SystemRun]) -> tuple[str, dict
         top = pooled(sets, by_run[name], dev_names, confusions).most_common(10)
         summary["confusions"][name] = [[g, p, c] for (g, p), c in top]
         lines.append(f"- **{name}**: " + ", ".join(f"{g} → {p} {c}" for (g, p), c in top))
-    lines += ["", "| per-message latency | " + header, "|---|" + "---|" * len(names)]
+    lines += ["", "| per-message latency " + header, "|---|" + "---|" * len(names)]
     for quantile, label in ((0.5, "p50 (ms)"), (0.95, "p95 (ms)")):
         values = []
         for run in runs:
