@@ -15,6 +15,7 @@ or when a flow declares it needs a human: such a flow returns `request_human("wh
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -78,19 +79,44 @@ def customer_words(tracker: Tracker, turns: int = 3) -> str:
     return " / ".join(texts)[:MAX_WORDS_CHARS]
 
 
-def customer_notice(status: QueueStatus) -> str:
+def customer_notice(status: QueueStatus, now: datetime | None = None) -> str:
+    """What the customer reads after the handoff, in the shop's tone (shop.yml assistant.tone). With nobody
+    online it says whether the team is out of its office hours (back when they open) or just busy now."""
+    profile = current_profile()
+    formal = profile.assistant.tone == "formal"
     if status.agents_online == 0:
-        profile = current_profile()
-        return (f"I've passed your message to our customer service team, but no one is online right now "
-                f"(they're available {office_hours(profile.office_hours)}). They'll see what you wrote and get "
-                f"back to you when they're back; you can also email {profile.contact.email}. In the meantime I'm "
-                "still here: I can track, "
-                "cancel or change orders, start returns and answer questions about the shop.")
+        hours = office_hours(profile.office_hours)
+        if profile.office_hours.is_open(now or datetime.now(UTC)):
+            when = f"no one is online right now (they're available {hours}, but all busy or away at the moment)"
+        else:
+            when = f"no one is online right now: they're out of office hours (they're available {hours})"
+        if formal:
+            return (f"I have passed your message to our customer service team, but {when}. They will see what you "
+                    f"wrote and reply when they are back; you may also email {profile.contact.email}. In the "
+                    "meantime I am still here: I can track, cancel or change orders, start returns and answer "
+                    "questions about the shop.")
+        return (f"I've passed your message to our customer service team, but {when}. They'll see what you wrote "
+                f"and get back to you when they're back; you can also email {profile.contact.email}. In the "
+                "meantime I'm still here: I can track, cancel or change orders, start returns and answer "
+                "questions about the shop.")
     minutes = status.expected_wait_minutes
     wait = "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
     place = "next in line" if status.position <= 1 else f"number {status.position} in the queue"
+    if formal:
+        return (f"I am connecting you with a member of our customer service team. You are {place}; the expected "
+                f"wait is {wait}. You may keep writing here: they will see everything you send.")
     return (f"I'm connecting you with a member of our customer service team. You're {place}; the expected "
             f"wait is {wait}. You can keep writing here: they'll see everything you send.")
+
+
+def unreachable_notice() -> str:
+    """The queue is down: the team's email and hours instead, in the shop's tone."""
+    profile = current_profile()
+    if profile.assistant.tone == "formal":
+        return (f"I apologise, I cannot reach our team from here right now. Please email {profile.contact.email} "
+                f"and they will reply to you ({office_hours(profile.office_hours)}).")
+    return (f"Sorry, I can't reach our team from here right now. Please email {profile.contact.email} and they'll "
+            f"get back to you ({office_hours(profile.office_hours)}).")
 
 
 class ActionHandoffToHuman(Action):
@@ -109,10 +135,7 @@ class ActionHandoffToHuman(Action):
             status = desk.queue_status(handoff.id)
         except Exception:  # the queue is down: say so honestly and keep the bot answering
             logger.exception("Could not queue conversation %s for an agent", tracker.sender_id)
-            profile = current_profile()
-            dispatcher.utter_message(text=f"Sorry, I can't reach our team from here right now. Please email "
-                                          f"{profile.contact.email} and they'll get back to you "
-                                          f"({office_hours(profile.office_hours)}).")
+            dispatcher.utter_message(text=unreachable_notice())
             return self._reset(domain)
         dispatcher.utter_message(text=customer_notice(status))
         if status.agents_online == 0:  # nobody to wait for: the bot keeps helping, starting with the request

@@ -12,12 +12,11 @@ from collections.abc import Iterable, Mapping
 from difflib import SequenceMatcher
 from typing import Any
 
+from shop_profile import current_profile
 from store.service import normalize_email, normalize_order_number
 
-# A 5–8 digit order number, optionally "#"-prefixed or a C (cancellation) number; never part of a longer
-# token (a phone number, a price, an email, a decimal).
-_ORDER_TOKEN = re.compile(r"(?<![\w@£$€.,/-])#?\s?([Cc]?\d{5,8})(?![\w@%/-]|[.,]\d)")
-_INVOICE_TOKEN = re.compile(r"\bINV-?\s?([Cc]?\d{4,20})\b", re.IGNORECASE)
+# Order numbers in text are the shop's own (shop.yml `order_numbers`, shop_profile.order_numbers): the demo
+# shop's 5–8 digits ("#581163", "C581163"), a Shopify shop's "#1001", another's "S-5001".
 _EMAIL_TOKEN = re.compile(r"[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _ORDER_CUE = re.compile(r"(#\s?\d|\border\b|\bno\.|\bnumber\b|\bref\b|\binv)", re.IGNORECASE)
 _CORRECTION_CUE = re.compile(
@@ -43,9 +42,6 @@ _ADDRESS_HINT = re.compile(
     r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b)", re.IGNORECASE)
 _REASON_CLAUSE = re.compile(r"\b(?:because|cause|cos|coz|cuz|since|as)\b\s+(.{3,300})$", re.IGNORECASE)
 _SEGMENT = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+so\s+", re.IGNORECASE)
-_ORDER_MENTION = re.compile(r"(?:\b(?:from|for|on|of)\s+)?"
-                            r"(?:\b(?:my\s+)?(?:order|ordr|purchase)\s*(?:no\.?|number)?\s*)?"
-                            r"#?\s?\b[Cc]?\d{5,8}\b", re.IGNORECASE)
 _WORDS = re.compile(r"[A-Za-z']+")
 _STREET = re.compile(r"\d+[a-z]?\s+[A-Za-z]{2,}|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
 # Words that ask for the return rather than saying why ("I'd like to return this one please").
@@ -72,13 +68,22 @@ def _unique(values: Iterable[str | None]) -> list[str]:
 
 
 def order_numbers(message: Mapping[str, Any]) -> list[str]:
-    """Every distinct order number the message names, tagged or written (INV-581163 names order 581163)."""
+    """Every distinct order number the message names, tagged or written (INV-581163 names order 581163).
+
+    The NLU tags the demo shop's kind of number; the text is read by the shop's own pattern, so a shop's
+    "#1001" or "S-5001" is found whether or not the NLU tagged it."""
     text = str(message.get("text") or "")
+    shop = current_profile().order_numbers
     tagged = [normalize_order_number(_invoice_to_order(v)) for v in entity_values(message, "order_id", "invoice_id")]
-    written = [normalize_order_number(m.group(1)) for m in _INVOICE_TOKEN.finditer(text)]
+    written = [normalize_order_number(m.group(1)) for m in shop.on_invoice.finditer(text)]
     if not text.startswith("/"):
-        written += [normalize_order_number(m.group(1)) for m in _ORDER_TOKEN.finditer(_without_emails(text))]
-    return _unique(n.upper() if n and n[0] in "cC" else n for n in tagged + written)
+        written += shop.find(_without_emails(text))
+    return _unique(tagged + written)
+
+
+def without_order_numbers(text: str) -> str:
+    """`text` with the shop's order numbers cut out (what else a short message says)."""
+    return current_profile().order_numbers.strip(text)
 
 
 def _invoice_to_order(value: str) -> str:
@@ -146,7 +151,7 @@ def reason_in(text: str) -> str | None:
     if match:
         return " ".join(match.group(1).split())
     kept = []
-    for segment in _SEGMENT.split(_ORDER_MENTION.sub(" ", _EMAIL_TOKEN.sub(" ", text))):
+    for segment in _SEGMENT.split(current_profile().order_numbers.mention.sub(" ", _EMAIL_TOKEN.sub(" ", text))):
         words = _WORDS.findall(segment)
         if any(len(w) >= 3 and not _is_request_word(w) for w in words):
             kept.append(" ".join(w for w in segment.split() if not _is_request_word(w.strip(".,!?;:"))

@@ -44,10 +44,12 @@ from actions.message_parsing import (
     names_an_order_explicitly,
     order_numbers,
     reason_in,
+    without_order_numbers,
     yes_or_no,
 )
 from actions.other_requests import documents_answer, keep_for_later, requests_in
 from actions.resilience import degrade_on_store_outage
+from shop_profile import current_profile
 from store.backend import OrderBackend
 from store.errors import NotAllowed, OrderDeskError
 from store.verification import MAX_FAILED_VERIFICATIONS, VERIFICATION_LOCKOUT, normalize_order_number
@@ -60,9 +62,6 @@ NO_MATCH = ("I couldn't find an order with that number and email address. Please
             f"paused for {_PAUSE} after {MAX_FAILED_VERIFICATIONS} unsuccessful tries.")
 LAST_TRY = ("I couldn't match that order number and email. For your security I've paused order look-ups "
             f"with these details for {_PAUSE}. Our team can help you in the meantime.")
-NOT_AN_ORDER_NUMBER = ("That doesn't look like an order number. Order numbers are 6 digits, like 536365 (cancelled "
-                       "ones start with a C); you'll find yours in the order confirmation email. If you're "
-                       "signed in on our site, I can show you your orders instead.")
 NOT_AN_EMAIL = "That doesn't look like an email address. Please type it like name@example.com."
 YES_OR_NO = "Sorry, I need a clear yes or no for this one."
 
@@ -84,8 +83,15 @@ QUESTION_FLOWS = frozenset({"cancel_order", "change_shipping_address", "get_refu
 FREE_TEXT_SLOTS = frozenset({"new_address", "return_reason"})
 # What one flow collected that must never carry over into another (a "yes", an address, a reason).
 FLOW_STATE_SLOTS = ("confirmation", "new_address", "return_reason", BLOCKER_SLOT)
-_ORDER_WORDS = re.compile(r"#?\b[Cc]?\d{5,8}\b")
 _INTERNAL_ACTIONS = frozenset({"action_listen", "action_extract_slots", None})
+
+
+def not_an_order_number() -> str:
+    """What the shop's order numbers look like (shop.yml `order_numbers.examples`), for an answer that isn't one."""
+    looks_like = current_profile().order_numbers.looks_like()
+    return ("That doesn't look like an order number. " + (f"{looks_like} " if looks_like else "") +
+            "You'll find yours in the order confirmation email. If you're signed in on our site, I can show you "
+            "your orders instead.")
 
 
 def _checked_when_extracted(slot: str) -> Any:
@@ -142,7 +148,7 @@ def corrects_the_order(text: str) -> bool:
     "no sorry i meant 581230", "wrong order, it's #581230"."""
     if not order_numbers({"text": text}):
         return False
-    rest = _ORDER_WORDS.sub(" ", text)
+    rest = without_order_numbers(text)
     return (is_correction(text) or names_an_order_explicitly(text)) and len(rest.split()) <= 5 \
         and not looks_like_street(rest)
 
@@ -339,7 +345,7 @@ class OrderFormValidation(FormValidationAction):
                     return {"order_id": None, "email": None}  # a signed-out conversation remembers no order
                 return self._take_order(dispatcher, tracker, current)  # "cancel it": the order just discussed
             if requested == "order_id" and not emails(message):
-                dispatcher.utter_message(text=NOT_AN_ORDER_NUMBER)
+                dispatcher.utter_message(text=not_an_order_number())
                 return {"order_id": None}
             if requested == "order_id":
                 email = emails(message)[0]

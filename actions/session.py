@@ -1,8 +1,9 @@
 """A new conversation session learns the shop's words: `action_session_start` sets the profile slots.
 
 Responses that rules send directly (utter_greet, utter_goodbye, utter_iamabot) name the shop and its
-assistant through slots ({shop_name}, {assistant_name}, {greeting}, {farewell}); this sets them from shop.yml
-at the start of every session, so a changed profile reaches new conversations without retraining. Otherwise
+assistant through slots ({shop_name}, {assistant_name}, {greeting}, {farewell}), and pick their formal or
+friendly variant by the `tone` slot (domain.yml `condition`s on shop.yml assistant.tone); this sets them from
+shop.yml at the start of every session, so a changed profile reaches new conversations without retraining. Otherwise
 it does what Rasa's default session start does: a `session_started` event, then listen (the domain carries
 no slots over between sessions).
 """

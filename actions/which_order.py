@@ -25,6 +25,7 @@ from actions.message_parsing import address_in, emails, order_numbers
 from actions.order_forms import FLOW_FORMS, NO_MATCH, client_of
 from actions.other_requests import follow_up
 from actions.resilience import degrade_on_store_outage
+from shop_profile import current_profile
 from store.service import NotAllowed, OrderDeskError
 from store.views import OrderView
 
@@ -48,11 +49,21 @@ QUESTIONS: dict[str, str] = {
 }
 ASK_NUMBER: dict[str, str] = {
     "list_orders_form": "To show your orders I first need to confirm it's you. What's the order number of one of "
-                        "your orders (for example 536365)? You'll find it in your confirmation email.",
-    "invoice_form": "Which order is the invoice for? Give me the order number (e.g. 536365) or the invoice number "
-                    "(e.g. INV-536365).",
+                        "your orders{example}? You'll find it in your confirmation email.",
+    "invoice_form": "Which order is the invoice for? Give me the order number{example} or the invoice number "
+                    "{invoice_example}.",
 }
-ASK_NUMBER_DEFAULT = "What's the order number? You'll find it in your order confirmation email (for example 536365)."
+ASK_NUMBER_DEFAULT = "What's the order number? You'll find it in your order confirmation email{example}."
+
+
+def ask_number(form: str) -> str:
+    """The question for the order number, with the shop's own example (shop.yml `order_numbers.examples`)."""
+    examples = current_profile().order_numbers.examples
+    example = f" (for example {examples[0]})" if examples else ""
+    invoice = f"(e.g. INV-{examples[0]})" if examples else "(INV- and the order number)"
+    return ASK_NUMBER.get(form, ASK_NUMBER_DEFAULT).format(example=example, invoice_example=invoice)
+
+
 WHAT_NEXT = [
     {"title": "Where is it?", "payload": "/track_order"},
     {"title": "Cancel it", "payload": "/cancel_order"},
@@ -104,7 +115,7 @@ class ActionAskOrderId(Action):
         form = str((tracker.active_loop or {}).get("name") or "")
         customer = verified_customer_id(tracker)
         if customer is None:
-            dispatcher.utter_message(text=ASK_NUMBER.get(form, ASK_NUMBER_DEFAULT))
+            dispatcher.utter_message(text=ask_number(form))
             return []
         orders = order_desk().recent_orders(customer, limit=20)
         if not orders:

@@ -28,6 +28,7 @@ from shop_profile import current_profile
 from shop_profile.wording import money
 from store.db import default_engine
 from store.models import Customer, Order, OrderLine, Product
+from store.verification import normalize_order_number
 
 DEFAULT_COUNT = 5
 CANDIDATE_FACTOR = 8      # score this many times more candidates than asked for, then filter live
@@ -195,11 +196,14 @@ class RecommendationService:
     def together_for_order(self, order_number: str, customer_id: int, n: int = DEFAULT_COUNT,
                            filters: Filters = Filters()) -> Recommendations | None:
         """FBT for one of the customer's own orders; None when it is not theirs (same as not existing)."""
+        number = normalize_order_number(order_number)  # the shop's own form: '#536365', 'order S-5001'
+        if number is None:
+            return None
         with Session(self.engine) as session:
             skus = session.scalars(
                 select(Product.sku).join(OrderLine, OrderLine.product_id == Product.id)
                 .join(Order, Order.id == OrderLine.order_id)
-                .where(Order.number == order_number.strip().upper(), Order.customer_id == customer_id)
+                .where(Order.number == number, Order.customer_id == customer_id)
             ).all()
         if not skus:
             return None

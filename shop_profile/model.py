@@ -5,10 +5,12 @@ Pure standard library: the Rasa server (Python 3.10) imports it as well as the a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from shop_profile.order_numbers import OrderNumbers
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TONES = ("friendly", "formal")
@@ -113,6 +115,7 @@ class ShopProfile:
     returns: Returns
     warehouse: Warehouse
     delivery: Delivery
+    order_numbers: OrderNumbers = field(default_factory=OrderNumbers)  # what the shop's order numbers look like
 
     @property
     def home_region(self) -> Region:

@@ -30,6 +30,7 @@ from shop_profile.model import (
     ShopProfile,
     Warehouse,
 )
+from shop_profile.order_numbers import OrderNumbers, check_in_text, pattern_problem
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{4,30}")
@@ -212,11 +213,48 @@ def parse_profile(data: Any, source: str) -> ShopProfile:
     if warehouse.country and delivery.regions and delivery.region_for(warehouse.country) is None:
         problems.append(f"warehouse.country: {warehouse.country!r} is in none of delivery.regions (the region "
                         "holding it is the shop's home region)")
+    order_numbers = _order_numbers(root) if root.data.get("order_numbers") is not None else OrderNumbers()
     root.done()
     if problems:
         raise ProfileError(source, problems)
     return ShopProfile(source, shop_name, assistant, contact, office_hours, money, Returns(window, refund_range),
-                       warehouse, delivery)
+                       warehouse, delivery, order_numbers)
+
+
+def _order_numbers(root: _Fields) -> OrderNumbers:
+    """The optional `order_numbers` section; without it, the demo shop's (OrderNumbers' defaults)."""
+    f = root.section("order_numbers")
+    pattern = f.text("pattern", example=r"S-\d{4,6}")
+    pattern_ok = bool(pattern) and not _pattern_problem(f, "pattern", pattern)
+    in_text = f.text("in_text", required=False, default=pattern)
+    given = "in_text" in f.data  # else the same pattern, checked above
+    in_text_ok = bool(in_text) and not _pattern_problem(f, "in_text", in_text) if given else pattern_ok
+    given_prefixes = f.data.get("prefixes")
+    prefixes = ("#",) if given_prefixes is None else () if given_prefixes == [] else tuple(f.texts("prefixes"))
+    f.read.add("prefixes")  # [] for none
+    for prefix in prefixes:
+        if len(prefix) > 10 or any(c.isspace() for c in prefix):
+            f.problem("prefixes", f"{prefix!r}: a prefix is a few characters without spaces, like \"#\"")
+    if in_text_ok and (problem := check_in_text(in_text, prefixes)):
+        f.problem("in_text", problem)
+    numbers = OrderNumbers(pattern, in_text, prefixes,
+                           tuple(f.texts("examples")) if f.data.get("examples") is not None else ())
+    f.read.add("examples")
+    for example in numbers.examples:
+        if pattern_ok and numbers.normalize(example) is None:
+            f.problem("examples", f"{example!r} does not match pattern {pattern!r}")
+        elif in_text_ok and not numbers.find(f"order {example} please"):
+            f.problem("examples", f"{example!r} would not be found in a message by in_text {in_text!r}")
+    f.done()
+    return numbers
+
+
+def _pattern_problem(f: _Fields, key: str, pattern: str) -> bool:
+    problem = pattern_problem(pattern)
+    if problem:
+        shown = pattern if len(pattern) <= 60 else f"{pattern[:57]}..."
+        f.problem(key, f"{shown!r} {problem}")
+    return bool(problem)
 
 
 def _office_hours(f: _Fields) -> OfficeHours:

@@ -7,6 +7,7 @@ placeholders domain.yml's responses use ({shop_name}, {delivery_options}...).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from shop_profile.model import WEEKDAYS, DeliveryOption, OfficeHours, Region, ShopProfile
@@ -16,6 +17,7 @@ DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "F
 # Signs written before the amount; other currencies read "CHF 12.50". A table of currencies, not a shop fact.
 CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "NZD": "NZ$", "JPY": "¥",
                   "INR": "₹"}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 TONE_WORDS = {"friendly": ("Hi!", "Bye for now!"), "formal": ("Hello.", "Goodbye.")}
 
 
@@ -123,7 +125,7 @@ def farewell(profile: ShopProfile) -> str:
 
 def session_values(profile: ShopProfile) -> dict[str, str]:
     """Slots action_session_start sets, for the responses rules send directly (utter_greet, utter_iamabot...)."""
-    return {"shop_name": profile.shop_name, "assistant_name": profile.assistant.name,
+    return {"shop_name": profile.shop_name, "assistant_name": profile.assistant.name, "tone": profile.assistant.tone,
             "greeting": greeting(profile), "farewell": farewell(profile)}
 
 
@@ -143,4 +145,17 @@ def response_values(profile: ShopProfile) -> dict[str, str]:
         "refund_time": refund_time(profile),
         "delivery_options": delivery_options(profile),
         "delivery_period": delivery_period(profile),
+        "invoice_example": invoice_example(profile),
     }
+
+
+def invoice_example(profile: ShopProfile) -> str:
+    """"INV-536365": an invoice number for the shop's first example order number."""
+    examples = profile.order_numbers.examples
+    return f"INV-{examples[0]}" if examples else "INV-<order number>"
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """`text` with the profile's {placeholders} filled in; anything else in braces is left as written (a canned
+    reply an agent wrote may contain braces, and must never fail to show)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)

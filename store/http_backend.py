@@ -243,8 +243,8 @@ class HttpOrderBackend:
     def invoice(self, customer_id: int, reference: str) -> InvoiceView:
         ref = (reference or "").strip().upper()
         missing = NotAllowed(f"I couldn't find an invoice {reference[:40]} on your account.")
-        if not _REFERENCE.match(ref):
-            raise missing
+        if not (_REFERENCE.match(ref) or normalize_order_number(ref.removeprefix("INV-"))):
+            raise missing  # an invoice is INV- and one of the shop's order numbers (quoted into the path below)
         try:
             data = self._call("GET", f"{self._customer_path(customer_id)}/invoices/{quote(ref, safe='')}")
         except _NotFound:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from shop_profile import current_profile
 from store.errors import NotAllowed
 from store.models import VerificationAttempt
 from store.security import ThrottleEvent, recent_failures, throttle_key
@@ -38,7 +39,6 @@ LOCKED_OUT_MESSAGE = (
     f"or ask to talk to a person."
 )
 
-_ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{4,20}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
 
 # (normalised order number, normalised email) -> the customer id, or None when the email is not that order's.
@@ -46,11 +46,9 @@ OwnerMatch = Callable[[str, str], "int | None"]
 
 
 def normalize_order_number(text: str | None) -> str | None:
-    """'#536365', ' 536365 ' and 'order 536365' all mean 536365; None when it can't be an order number."""
-    if not text:
-        return None
-    candidate = re.sub(r"(?i)^(order|no\.?|number|#)\s*", "", text.strip()).strip().lstrip("#").strip()
-    return candidate.upper() if _ORDER_NUMBER.match(candidate) else None
+    """'#536365', ' 536365 ' and 'order 536365' all mean 536365; None when it can't be one of the shop's order
+    numbers (shop.yml `order_numbers`: '#1001' is 1001 for a Shopify shop, 'S-5001' stays S-5001)."""
+    return current_profile().order_numbers.normalize(text)
 
 
 def normalize_email(text: str | None) -> str | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
+from shop_profile import current_profile
 from store.importers import fields
 from store.importers.fields import FieldError
 from store.importers.records import (
@@ -31,7 +32,6 @@ from store.importers.statuses import status_key, unknown_status
 from store.models import OrderStatus
 from store.service import normalize_order_number
 
-CHAT_READS = re.compile(r"C?\d{5,8}")  # the numbers actions.message_parsing finds in a message's text
 MAX_NUMBER, MAX_SKU, MAX_NAME, MAX_PRODUCT_NAME, MAX_CARRIER, MAX_TRACKING = 32, 64, 120, 200, 40, 64
 V = TypeVar("V")
 
@@ -48,8 +48,13 @@ class ReadOptions:
 
 
 def order_number(text: str) -> str:
-    """'#1001' -> '1001', as the order desk compares them (upper case)."""
-    return text.strip().lstrip("#").strip().upper()
+    """'#1001' -> '1001', as the order desk compares them (upper case; shop.yml `order_numbers.prefixes` cut)."""
+    number = text.strip()
+    for prefix in sorted(current_profile().order_numbers.prefixes, key=len, reverse=True):
+        if number.startswith(prefix):
+            number = number[len(prefix):].strip()
+            break
+    return number.upper()
 
 
 def fallback_sku(name: str) -> str:
@@ -92,6 +97,7 @@ def orders(file: str, rows: Iterable[tuple[int, OrderRow]], options: ReadOptions
         else:
             parsed.problems.append(Problem(file, line, "no order number"))
     unreachable, unquotable, undated = [], [], []
+    shop = current_profile().order_numbers
     for number, group in groups.items():
         order = _Order(file, number, group, options)
         record = order.record()
@@ -102,18 +108,19 @@ def orders(file: str, rows: Iterable[tuple[int, OrderRow]], options: ReadOptions
         parsed.records.append(record)
         if normalize_order_number(number) != number:
             unreachable.append(number)
-        elif not CHAT_READS.fullmatch(number):
+        elif shop.find(number) != [number]:
             unquotable.append(number)
         if record.status is OrderStatus.DELIVERED and (record.shipment is None or not record.shipment.delivered_at):
             undated.append(number)
     if unreachable:
-        parsed.warnings.append(f"{len(unreachable)} order number(s) the order desk can't look up from the chat (it "
-                               f"takes a letter at most, then 4 to 20 digits): listed to their customer, but not "
-                               f"trackable by number: {_some(unreachable)}")
+        parsed.warnings.append(f"{len(unreachable)} order number(s) the order desk can't look up from the chat "
+                               f"(they don't match shop.yml order_numbers.pattern {shop.pattern!r}, see "
+                               f"docs/adopting.md): listed to their customer, but not trackable by number: "
+                               f"{_some(unreachable)}")
     if unquotable:
-        parsed.warnings.append(f"{len(unquotable)} order number(s) the chat may not pick out of a customer's "
-                               "message (it reliably reads 5 to 8 digits, like 100123; others only as the answer "
-                               f"to 'what's the order number?'): {_some(unquotable)}")
+        parsed.warnings.append(f"{len(unquotable)} order number(s) the chat won't pick out of a customer's "
+                               f"message (shop.yml order_numbers.in_text {shop.in_text!r}), only as the answer "
+                               f"to 'what's the order number?': {_some(unquotable)}")
     if undated:
         parsed.warnings.append(f"{len(undated)} delivered order(s) without a delivery date, so returns for them are "
                                f"refused as outside the return window: {_some(undated)}")

@@ -59,9 +59,27 @@ def test_every_placeholder_is_a_profile_value_or_a_slot() -> None:
 def test_rules_responses_name_the_shop_from_the_session_slots(tmp_path: Path) -> None:
     slots = session_values(load_profile(berlin(tmp_path)))
     greeting = render("utter_greet", slots)
-    assert greeting.startswith("Hello. I'm Lotte, the Kiezladen Berlin assistant.")
-    assert render("utter_goodbye", slots) == "Thanks for shopping with Kiezladen Berlin. Goodbye."
-    assert render("utter_iamabot", slots).startswith("I'm Lotte, a virtual assistant")
+    assert greeting.startswith("Hello. I am Lotte, the Kiezladen Berlin assistant.")  # a formal shop
+    assert render("utter_goodbye", slots) == "Thank you for shopping with Kiezladen Berlin. Goodbye."
+    assert render("utter_iamabot", slots).startswith("I am Lotte, a virtual assistant")
+
+
+TONED = ("utter_greet", "utter_goodbye", "utter_default", "utter_iamabot", "utter_stopped", "utter_complaint",
+         "utter_you_are_welcome")
+
+
+def test_the_profiles_tone_picks_the_formal_or_friendly_variant(tmp_path: Path) -> None:
+    formal = session_values(load_profile(berlin(tmp_path)))
+    friendly = session_values(load_profile(ROOT / "shop.yml"))
+    assert formal["tone"] == "formal" and friendly["tone"] == "friendly"
+    assert render("utter_default", formal).startswith("I apologise, I did not understand that.")
+    assert render("utter_default", friendly).startswith("Sorry, I didn't quite understand that.")
+    assert render("utter_greet", friendly).startswith("Hi! I'm Robin, the ShopDesk Demo Shop assistant.")
+    assert render("utter_goodbye", friendly) == "Thanks for shopping with ShopDesk Demo Shop. Bye for now!"
+    for name in TONED:
+        said = {render(name, formal), render(name, friendly)}
+        assert len(said) == 2, name  # each has a formal variant
+        assert render(name, {k: v for k, v in friendly.items() if k != "tone"}) == render(name, friendly), name
 
 
 def test_policy_fallbacks_take_the_profiles_facts(tmp_path: Path) -> None:

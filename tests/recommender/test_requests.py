@@ -87,6 +87,8 @@ def test_frequently_bought_together(service) -> None:
 def test_bought_together_for_an_order_only_for_its_owner(service, order_numbers) -> None:
     number = order_numbers(BAG_LOVER)[0]
     assert service.together_for_order(number, BAG_LOVER) is not None
+    assert service.together_for_order(f"#{number}", BAG_LOVER) is not None  # as customers write it (issue 22)
+    assert service.together_for_order(f" order {number} ", BAG_LOVER) is not None
     assert service.together_for_order(number, LANTERN_BUYER) is None
 
 

@@ -68,8 +68,8 @@ def test_a_new_session_learns_the_shops_name_and_tone(berlin_actions: str) -> No
     events = call(berlin_actions, "action_session_start")["events"]
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    assert slots == {"shop_name": "Kiezladen Berlin", "assistant_name": "Lotte", "greeting": "Hello.",
-                     "farewell": "Goodbye."}
+    assert slots == {"shop_name": "Kiezladen Berlin", "assistant_name": "Lotte", "tone": "formal",
+                     "greeting": "Hello.", "farewell": "Goodbye."}
 
 
 def test_contact_details_are_the_other_shops(berlin_actions: str) -> None:
