@@ -129,15 +129,7 @@ def give_back(svc: Services, user: ConsoleUser, handoff_id: int, *, close: bool,
 
 
 def canned_replies(svc: Services) -> list[dict[str, str]]:
-<<<<<<< HEAD
-    return [{"title": c.title, "text": c.text} for c in all_canned(svc.sessions)]
-=======
     """The canned replies as agents send them: the profile's {placeholders} ({shop_name}, {support_email}...)
     filled in from shop.yml, so a stored reply names whichever shop runs ShopDesk."""
-    from sqlalchemy import select
-
     values = response_values(current_profile())
-    with svc.sessions() as s:
-        return [{"title": c.title, "text": fill(c.text, values)}
-                for c in s.scalars(select(CannedReply).order_by(CannedReply.id))]
->>>>>>> shopfit
+    return [{"title": c.title, "text": fill(c.text, values)} for c in all_canned(svc.sessions)]
