@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import tarfile
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 pytestmark = pytest.mark.slow
 

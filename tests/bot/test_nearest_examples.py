@@ -7,14 +7,9 @@ the gate sends those whose nearest training examples are out-of-scope ones to `n
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 pytestmark = pytest.mark.slow
 
