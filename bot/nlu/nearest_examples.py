@@ -33,6 +33,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from transformers import AutoModel
 
 from bot.nlu.model import default_encoder_path, load_tokenizer
+from bot.nlu.onnx_runtime import OnnxJointModel, export_to_onnx, onnxruntime_available
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,37 @@ SCORES_KEY = "nearest_examples"
 LEFT_ALONE = {DEFAULT_NLU_FALLBACK_INTENT_NAME, "invalid_input"}
 
 
-class SentenceEncoder:
-    """Mean-pooled, unit-length sentence vectors from a frozen local checkpoint (as sentence-transformers does)."""
+class PooledEncoder(torch.nn.Module):
+    """Encoder + mean pooling + unit length in one module, so ONNX Runtime can run all of it."""
 
-    def __init__(self, path: str, max_length: int) -> None:
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.encoder = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+
+class SentenceEncoder:
+    """Mean-pooled, unit-length sentence vectors from a frozen local checkpoint (as sentence-transformers does).
+
+    `serving=True` runs the same fp32 graph under ONNX Runtime (one message costs a few ms instead of PyTorch
+    eager mode's ~15 on this CPU; bot/nlu/onnx_runtime.py), falling back to PyTorch when that is unavailable."""
+
+    def __init__(self, path: str, max_length: int, serving: bool = False, threads: int = 1) -> None:
         self.tokenizer = load_tokenizer(path)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        self.model = PooledEncoder(path).eval()
         self.max_length = max_length
+        self.runnable: Any = self.model
+        if serving and onnxruntime_available():
+            try:
+                self.runnable = OnnxJointModel(export_to_onnx(self.model, {"sentence": {0: "batch"}}), threads,
+                                               output_names=("sentence",))
+            except Exception as error:
+                logger.warning("NearestExampleGate: ONNX export failed (%s); serving with PyTorch", error)
 
     @torch.inference_mode()
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -56,11 +81,10 @@ class SentenceEncoder:
         for start in range(0, len(texts), batch_size):
             batch = self.tokenizer(texts[start : start + batch_size], truncation=True, max_length=self.max_length,
                                    padding=True, return_tensors="pt")
-            states = self.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            vectors.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        return np.concatenate(vectors) if vectors else np.zeros((0, self.model.config.hidden_size), np.float32)
+            output = self.runnable(batch["input_ids"], batch["attention_mask"])
+            vectors.append((output[0] if isinstance(output, tuple) else output).numpy())
+        hidden = self.model.encoder.config.hidden_size
+        return np.concatenate(vectors) if vectors else np.zeros((0, hidden), np.float32)
 
 
 def mean_top(similarities: np.ndarray, k: int) -> float:
@@ -85,6 +109,7 @@ class NearestExampleGate(GraphComponent):
             "margin": 0.10,
             "out_of_scope_intent": "out_of_scope",
             "max_length": 128,
+            "cpu_threads": 1,  # ONNX Runtime threads when serving (one per process suits a small shared box)
         }
 
     @staticmethod
@@ -137,7 +162,8 @@ class NearestExampleGate(GraphComponent):
         path = gate._encoder_path()
         if Path(trained_with).name != Path(path).name:
             logger.warning("NearestExampleGate: trained with %s, loading %s", trained_with, path)
-        gate._encoder = SentenceEncoder(path, int(gate.config["max_length"]))
+        gate._encoder = SentenceEncoder(path, int(gate.config["max_length"]), serving=True,
+                                        threads=int(gate.config["cpu_threads"]))
         gate._inside, gate._outside = inside, outside
         return gate
 

@@ -31,8 +31,10 @@ def onnxruntime_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def export_to_onnx(model: nn.Module) -> bytes:
+def export_to_onnx(model: nn.Module, outputs: dict[str, dict[int, str]] | None = None) -> bytes:
     """The model in eval mode as an ONNX graph with dynamic batch size and sequence length.
+
+    `outputs` names the model's outputs and their dynamic axes (default: the joint model's intent and tag logits).
 
     The example input has a padded row, so that the attention-mask path is what gets traced: a batch without
     padding could let a mask-free shortcut into the graph.
@@ -40,6 +42,7 @@ def export_to_onnx(model: nn.Module) -> bytes:
     model.eval()
     input_ids = torch.tensor([[101, 2073, 2003, 2026, 2344, 102], [101, 7592, 102, 0, 0, 0]])
     attention_mask = (input_ids != 0).long()
+    outputs = outputs or {"intent_logits": {0: "batch"}, "tag_logits": {0: "batch", 1: "sequence"}}
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks in transformers
@@ -48,13 +51,9 @@ def export_to_onnx(model: nn.Module) -> bytes:
             (input_ids, attention_mask),
             buffer,
             input_names=list(INPUT_NAMES),
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "sequence"},
-                "attention_mask": {0: "batch", 1: "sequence"},
-                "intent_logits": {0: "batch"},
-                "tag_logits": {0: "batch", 1: "sequence"},
-            },
+            output_names=list(outputs),
+            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+                          **outputs},
             opset_version=OPSET,
             do_constant_folding=True,
         )
@@ -64,9 +63,10 @@ def export_to_onnx(model: nn.Module) -> bytes:
 class OnnxJointModel:
     """An ONNX Runtime session with the torch model's call signature, so JointPredictor runs it unchanged."""
 
-    def __init__(self, onnx_model: bytes, threads: int = 0) -> None:
+    def __init__(self, onnx_model: bytes, threads: int = 0, output_names: tuple[str, ...] = OUTPUT_NAMES) -> None:
         import onnxruntime
 
+        self.output_names = list(output_names)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = max(0, threads)  # 0 = ONNX Runtime's default (one per physical core)
@@ -80,13 +80,12 @@ class OnnxJointModel:
     def from_torch(cls, model: nn.Module, threads: int = 0) -> OnnxJointModel:
         return cls(export_to_onnx(model), threads)
 
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feeds = {
             "input_ids": input_ids.cpu().numpy().astype("int64", copy=False),
             "attention_mask": attention_mask.cpu().numpy().astype("int64", copy=False),
         }
-        intent_logits, tag_logits = self.session.run(list(OUTPUT_NAMES), feeds)
-        return torch.from_numpy(intent_logits), torch.from_numpy(tag_logits)
+        return tuple(torch.from_numpy(output) for output in self.session.run(self.output_names, feeds))
 
     def eval(self) -> OnnxJointModel:
         return self

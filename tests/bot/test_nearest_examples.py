@@ -111,3 +111,17 @@ def test_an_archive_without_vectors_lets_everything_pass(tmp_path) -> None:
     message = Message.build(text="how tall is mount everest")
     message.set("intent", {"name": "track_order", "confidence": 0.9})
     assert gate.process([message])[0].get("intent")["name"] == "track_order"
+
+
+def test_served_vectors_are_the_trained_ones() -> None:
+    """Serving runs the encoder under ONNX Runtime; its vectors must be the ones training stored (PyTorch)."""
+    import numpy as np
+
+    from bot.nlu.model import default_encoder_path
+    from bot.nlu.nearest_examples import SentenceEncoder
+
+    texts = ["where is my parcel", "how tall is mount everest", "a much longer message " * 20]
+    trained = SentenceEncoder(default_encoder_path(), 128).embed(texts)
+    served = SentenceEncoder(default_encoder_path(), 128, serving=True)
+    assert served.runnable is not served.model  # really ONNX Runtime
+    assert np.allclose(served.embed(texts), trained, atol=1e-4)
