@@ -28,6 +28,12 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mean of the token states a mask keeps (how sentence-transformers checkpoints were trained to pool)."""
+    mask = attention_mask.unsqueeze(-1).to(states.dtype)
+    return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
 class JointIntentEntityModel(nn.Module):
     """Encoder + intent classifier over the mean of token states + per-token BIO tagger.
 
@@ -81,8 +87,7 @@ class JointIntentEntityModel(nn.Module):
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(token states, mean-pooled sentence vector, unit length if `normalize_sentences`)."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = mean_pool(states, attention_mask)
         return states, nn.functional.normalize(pooled, dim=-1) if self.normalize_sentences else pooled
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

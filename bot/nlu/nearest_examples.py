@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from transformers import AutoModel
 
-from bot.nlu.model import default_encoder_path, load_tokenizer
+from bot.nlu.model import default_encoder_path, load_tokenizer, mean_pool
 from bot.nlu.onnx_runtime import OnnxJointModel, export_to_onnx, onnxruntime_available
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ class PooledEncoder(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        return torch.nn.functional.normalize(mean_pool(states, attention_mask), dim=-1)
 
 
 class SentenceEncoder:
@@ -66,7 +64,7 @@ class SentenceEncoder:
     def __init__(self, path: str, max_length: int, serving: bool = False, threads: int = 1) -> None:
         self.tokenizer = load_tokenizer(path)
         self.model = PooledEncoder(path).eval()
-        self.max_length = max_length
+        self.max_length, self.hidden_size = max_length, int(self.model.encoder.config.hidden_size)
         self.runnable: Any = self.model
         if serving and onnxruntime_available():
             try:
@@ -83,8 +81,7 @@ class SentenceEncoder:
                                    padding=True, return_tensors="pt")
             output = self.runnable(batch["input_ids"], batch["attention_mask"])
             vectors.append((output[0] if isinstance(output, tuple) else output).numpy())
-        hidden = self.model.encoder.config.hidden_size
-        return np.concatenate(vectors) if vectors else np.zeros((0, hidden), np.float32)
+        return np.concatenate(vectors) if vectors else np.zeros((0, self.hidden_size), np.float32)
 
 
 def mean_top(similarities: np.ndarray, k: int) -> float:
